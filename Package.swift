@@ -1,0 +1,45 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "EventMesh",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "EventBus", targets: ["EventBus"]),
+        .library(name: "EventBusWorkloads", targets: ["EventBusWorkloads"]),
+        .executable(name: "mesh", targets: ["mesh"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        .target(
+            name: "EventBus",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "EventBusWorkloads",
+            dependencies: ["EventBus"]
+        ),
+        .executableTarget(
+            name: "mesh",
+            dependencies: [
+                "EventBus",
+                "EventBusWorkloads",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "EventBusTests",
+            dependencies: ["EventBus"]
+        ),
+    ]
+)
+
+for target in package.targets {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,311 @@
+/// One event: what happened (``type``), its payload (``data``), and where and when.
+///
+/// `Event` is a value type backed by a single shared, immutable-once-published object, so
+/// passing an event to many subscribers and keeping it in history copies one reference.
+/// Changing a field (as middleware may) copies that object first.
+///
+/// The payload can be held as a dynamic ``EventValue``, as a typed ``EventPayload``, or still
+/// encoded (``EncodedPayload``, for events that arrived from elsewhere). ``data`` and
+/// ``payload(as:)`` convert between these forms lazily, at most once per event and Swift type.
+public struct Event: Sendable {
+    /// How an event holds its payload.
+    public enum Payload: Sendable {
+        /// A dynamic value.
+        case value(EventValue)
+        /// A typed payload, as published.
+        case typed(any EventPayload)
+        /// Bytes still in a transport's encoding, decoded on demand.
+        case encoded(any EncodedPayload)
+    }
+
+    @usableFromInline
+    var storage: EventStorage
+
+    /// Makes a new event with a fresh id and the current time.
+    /// - Parameters:
+    ///   - type: what happened.
+    ///   - data: the payload; `nil` for none.
+    ///   - source: who published it (free text, e.g. a component name).
+    ///   - metadata: string annotations (trace ids, tenant, …).
+    ///   - isLocal: whether the event must stay on this bus and never reach a parent.
+    public init(
+        type: EventType,
+        data: EventValue = nil,
+        source: String = "",
+        metadata: [String: String] = [:],
+        isLocal: Bool = false
+    ) {
+        self.init(type: type, payload: .value(data), source: source, metadata: metadata, isLocal: isLocal)
+    }
+
+    /// Makes a new event with a typed payload, a fresh id and the current time.
+    /// - Parameters:
+    ///   - payload: the payload; the event's type is `P.eventType`.
+    ///   - source: who published it.
+    ///   - metadata: string annotations.
+    ///   - isLocal: whether the event must stay on this bus and never reach a parent.
+    public init<P: EventPayload>(
+        _ payload: P,
+        source: String = "",
+        metadata: [String: String] = [:],
+        isLocal: Bool = false
+    ) {
+        self.init(type: P.eventType, payload: .typed(payload), source: source, metadata: metadata, isLocal: isLocal)
+    }
+
+    init(type: EventType, payload: Payload, source: String, metadata: [String: String], isLocal: Bool, scope: [String] = []) {
+        let now = Timestamp.now()
+        storage = EventStorage(
+            id: EventID.next(milliseconds: now.millisecondsSinceEpoch), type: type, payload: payload,
+            timestamp: now, source: source, metadata: metadata, scope: scope, origin: nil, isLocal: isLocal)
+    }
+
+    /// Rebuilds an event with every field given, as a transport does for an event that arrived
+    /// from elsewhere; nothing is minted or stamped.
+    /// - Parameters:
+    ///   - id: the event's id.
+    ///   - type: the event's type.
+    ///   - payload: the payload in any of its forms.
+    ///   - timestamp: when the event was created.
+    ///   - source: who published it.
+    ///   - metadata: string annotations.
+    ///   - scope: the scope path of the bus it was published on.
+    ///   - origin: the node it came from.
+    ///   - isLocal: whether it must stay on the bus it is delivered to.
+    public init(
+        id: EventID,
+        type: EventType,
+        payload: Payload,
+        timestamp: Timestamp,
+        source: String = "",
+        metadata: [String: String] = [:],
+        scope: [String] = [],
+        origin: EventOrigin? = nil,
+        isLocal: Bool = false
+    ) {
+        storage = EventStorage(
+            id: id, type: type, payload: payload, timestamp: timestamp, source: source,
+            metadata: metadata, scope: scope, origin: origin, isLocal: isLocal)
+    }
+
+    private mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+    }
+
+    /// The event's unique id, kept when the event crosses buses and machines.
+    public var id: EventID { storage.id }
+
+    /// What happened.
+    public var type: EventType {
+        get { storage.type }
+        set { makeUnique(); storage.type = newValue }
+    }
+
+    /// When the event was created (wall clock, nanoseconds).
+    public var timestamp: Timestamp { storage.timestamp }
+
+    /// Who published it.
+    public var source: String {
+        get { storage.source }
+        set { makeUnique(); storage.source = newValue }
+    }
+
+    /// String annotations.
+    public var metadata: [String: String] {
+        get { storage.metadata }
+        set { makeUnique(); storage.metadata = newValue }
+    }
+
+    /// The scope path of the bus the event was published on, outermost first (empty for a root bus).
+    public var scope: [String] {
+        get { storage.scope }
+        set { makeUnique(); storage.scope = newValue }
+    }
+
+    /// The node the event entered the mesh from; `nil` until the mesh stamps it.
+    public var origin: EventOrigin? {
+        get { storage.origin }
+        set { makeUnique(); storage.origin = newValue }
+    }
+
+    /// Whether the event stays on the bus it is published on (never handed to a parent or the
+    /// network). `handler.error` events are local.
+    public var isLocal: Bool {
+        get { storage.isLocal }
+        set { makeUnique(); storage.isLocal = newValue }
+    }
+
+    /// The payload in the form it is held (dynamic, typed or still encoded).
+    public var payload: Payload {
+        get { storage.payload }
+        set { makeUnique(); storage.setPayload(newValue) }
+    }
+
+    /// The payload as a dynamic value.
+    ///
+    /// A typed payload is converted to a map keyed by its coding keys, and an encoded payload is
+    /// decoded, once per event; later reads return the cached result. A payload that cannot be
+    /// converted reads as `nil` (``EventValue/null``); ``payloadValue()`` says why.
+    public var data: EventValue {
+        get { (try? storage.dynamicValue()) ?? .null }
+        set { makeUnique(); storage.setPayload(.value(newValue)) }
+    }
+
+    /// The payload as a dynamic value, or the error that kept it from converting.
+    /// - Returns: the payload as an ``EventValue``.
+    /// - Throws: the encoding or decoding error of the conversion.
+    public func payloadValue() throws -> EventValue {
+        try storage.dynamicValue()
+    }
+
+    /// The payload decoded as `type`.
+    ///
+    /// If the event was published with a `T`, that value is returned as is; otherwise the
+    /// conversion runs once per event and type and its result (or error) is cached.
+    /// - Parameter type: the type to decode.
+    /// - Returns: the payload as a `T`.
+    /// - Throws: a `DecodingError` (or the transport's error) if the payload does not fit `T`.
+    public func payload<T: Decodable & Sendable>(as type: T.Type) throws -> T {
+        try storage.typedValue(type)
+    }
+}
+
+extension Event: CustomStringConvertible {
+    /// A one-line rendering for logs: `type id source data`.
+    public var description: String {
+        var text = "\(type) \(id)"
+        if !source.isEmpty { text += " from \(source)" }
+        text += " \(data)"
+        return text
+    }
+}
+
+/// The shared object behind an ``Event``.
+///
+/// @unchecked Sendable: the fields are mutated only through `Event`'s setters, which first make
+/// the object uniquely referenced (so no other thread can see it); `cache` is read and written
+/// only under `EventStorage.lock(for:)`.
+@usableFromInline
+final class EventStorage: @unchecked Sendable {
+    var id: EventID
+    var type: EventType
+    private(set) var payload: Event.Payload
+    var timestamp: Timestamp
+    var source: String
+    var metadata: [String: String]
+    var scope: [String]
+    var origin: EventOrigin?
+    var isLocal: Bool
+    /// Conversions of the payload, made lazily; guarded by `EventStorage.lock(for: self)`.
+    private var cache: ConversionCache?
+
+    init(
+        id: EventID, type: EventType, payload: Event.Payload, timestamp: Timestamp, source: String,
+        metadata: [String: String], scope: [String], origin: EventOrigin?, isLocal: Bool
+    ) {
+        self.id = id
+        self.type = type
+        self.payload = payload
+        self.timestamp = timestamp
+        self.source = source
+        self.metadata = metadata
+        self.scope = scope
+        self.origin = origin
+        self.isLocal = isLocal
+    }
+
+    func copy() -> EventStorage {
+        let copy = EventStorage(
+            id: id, type: type, payload: payload, timestamp: timestamp, source: source,
+            metadata: metadata, scope: scope, origin: origin, isLocal: isLocal)
+        copy.cache = EventStorage.lock(for: self).withLock { cache }
+        return copy
+    }
+
+    /// Replaces the payload; only called on a uniquely referenced storage.
+    func setPayload(_ newPayload: Event.Payload) {
+        payload = newPayload
+        cache = nil
+    }
+
+    func dynamicValue() throws -> EventValue {
+        switch payload {
+        case .value(let value):
+            return value
+        case .typed(let typed):
+            return try cached(key: ConversionCache.dynamicKey) { try EventValueEncoder().encode(typed) }
+        case .encoded(let encoded):
+            return try cached(key: ConversionCache.dynamicKey) { try encoded.decodeValue() }
+        }
+    }
+
+    func typedValue<T: Decodable & Sendable>(_ type: T.Type) throws -> T {
+        if case .typed(let typed) = payload, let value = typed as? T { return value }
+        return try cached(key: ObjectIdentifier(T.self)) {
+            switch payload {
+            case .value(let value):
+                return try EventValueDecoder().decode(T.self, from: value)
+            case .typed:
+                return try EventValueDecoder().decode(T.self, from: dynamicValue())
+            case .encoded(let encoded):
+                // If the dynamic form was already decoded, building T from it is cheaper than
+                // decoding the bytes again.
+                if let dynamic = cachedDynamicValue() { return try EventValueDecoder().decode(T.self, from: dynamic) }
+                return try encoded.decode(T.self)
+            }
+        }
+    }
+
+    private func cachedDynamicValue() -> EventValue? {
+        let hit = EventStorage.lock(for: self).withLock { cache?.lookup(ConversionCache.dynamicKey) }
+        guard case .success(let value)? = hit else { return nil }
+        return value as? EventValue
+    }
+
+    /// Returns the cached conversion for `key`, or runs `convert` (outside any lock) and caches
+    /// its result or error. Two threads racing on the same key may both convert; the first
+    /// stored result wins, so every caller sees the same value.
+    private func cached<T: Sendable>(key: ObjectIdentifier, _ convert: () throws -> T) throws -> T {
+        let lock = EventStorage.lock(for: self)
+        if let hit = lock.withLock({ cache?.lookup(key) }) {
+            return try ConversionCache.unwrap(hit, as: T.self)
+        }
+        let result: Result<any Sendable, any Error>
+        do { result = .success(try convert()) } catch { result = .failure(error) }
+        let stored = lock.withLock { () -> Result<any Sendable, any Error> in
+            if let existing = cache?.lookup(key) { return existing }
+            if cache == nil { cache = ConversionCache() }
+            cache!.entries.append((key, result))
+            return result
+        }
+        return try ConversionCache.unwrap(stored, as: T.self)
+    }
+
+    private static let locks: [Lock] = (0..<16).map { _ in Lock() }
+
+    /// One of a few shared locks, chosen by the object's address, so that events need no lock each.
+    static func lock(for storage: EventStorage) -> Lock {
+        let address = UInt(bitPattern: ObjectIdentifier(storage).hashValue)
+        return locks[Int((address >> 6) & 15)]
+    }
+}
+
+/// Cached payload conversions of one event, keyed by target type.
+struct ConversionCache {
+    /// The key of the dynamic (`EventValue`) form.
+    static let dynamicKey = ObjectIdentifier(EventValue.self)
+
+    var entries: [(ObjectIdentifier, Result<any Sendable, any Error>)] = []
+
+    func lookup(_ key: ObjectIdentifier) -> Result<any Sendable, any Error>? {
+        entries.first { $0.0 == key }?.1
+    }
+
+    static func unwrap<T>(_ result: Result<any Sendable, any Error>, as type: T.Type) throws -> T {
+        // The cache is keyed by ObjectIdentifier(T.self), so a success always holds a T.
+        guard let value = try result.get() as? T else {
+            preconditionFailure("conversion cache holds a value of the wrong type for \(T.self)")
+        }
+        return value
+    }
+}

@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Per-thread delivery state: whether this thread is already delivering an event, and the
+/// events published meanwhile (from inside handlers), which wait until the current event has
+/// reached all its subscribers. This keeps one delivery order per thread and the stack depth
+/// bounded however deeply handlers publish.
+final class ThreadDispatch {
+    /// An event waiting on this thread's queue.
+    struct Pending {
+        let bus: EventBus
+        let event: Event
+        let kind: DeliveryKind
+        /// Subscribers with a larger id subscribed after the event was published and skip it.
+        let subscriberLimit: UInt64
+    }
+
+    var isDelivering = false
+    var queue: [Pending] = []
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        let err = pthread_key_create(&key) { pointer in
+            #if canImport(Darwin)
+            Unmanaged<ThreadDispatch>.fromOpaque(pointer).release()
+            #else
+            if let pointer { Unmanaged<ThreadDispatch>.fromOpaque(pointer).release() }
+            #endif
+        }
+        precondition(err == 0, "pthread_key_create failed: \(err)")
+        return key
+    }()
+
+    /// The calling thread's state, created on first use and released when the thread exits.
+    static var current: ThreadDispatch {
+        if let pointer = pthread_getspecific(key) {
+            return Unmanaged<ThreadDispatch>.fromOpaque(pointer).takeUnretainedValue()
+        }
+        let state = ThreadDispatch()
+        pthread_setspecific(key, Unmanaged.passRetained(state).toOpaque())
+        return state
+    }
+}
+
+/// How an event entered the bus that is delivering it.
+enum DeliveryKind {
+    /// Published on this bus: goes to its parent afterwards unless local.
+    case published
+    /// Handed up by a child bus: goes on to this bus's parent unless local.
+    case fromChild
+    /// Arrived from elsewhere (the network): delivered here only.
+    case remote
+    /// A `handler.error` report made by the bus: local, and errors while delivering it are only logged.
+    case errorReport
+}

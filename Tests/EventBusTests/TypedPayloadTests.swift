@@ -1,0 +1,146 @@
+import Synchronization
+import Testing
+@testable import EventBus
+
+struct StreamStarted: EventPayload, Equatable {
+    static let eventType: EventType = .streamStarted
+    var streamID: String
+    var provider: String
+}
+
+/// A payload that counts how often it is decoded.
+struct CountedPayload: EventPayload {
+    static let eventType: EventType = "counted.thing"
+    static let decodes = Atomic<Int>(0)
+    var value: Int
+
+    init(value: Int) { self.value = value }
+
+    init(from decoder: any Decoder) throws {
+        CountedPayload.decodes.add(1, ordering: .relaxed)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        value = try container.decode(Int.self, forKey: .value)
+    }
+}
+
+@Suite struct TypedPayloadTests {
+    @Test func typedPublishReachesTypedSubscribersAsTheSameValue() {
+        let bus = EventBus()
+        let received = Recorder<StreamStarted>()
+        let ids = Recorder<EventID>()
+        bus.subscribe(to: StreamStarted.self) { event in
+            received.append(event.data)
+            ids.append(event.id)
+        }
+        let id = bus.publish(StreamStarted(streamID: "s1", provider: "anthropic"))
+        #expect(received.values == [StreamStarted(streamID: "s1", provider: "anthropic")])
+        #expect(ids.values == [id])
+    }
+
+    @Test func untypedHandlersSeeATypedPayloadAsAMap() {
+        let bus = EventBus()
+        let received = Recorder<EventValue>()
+        bus.subscribe(.streamStarted) { received.append($0.data) }
+        bus.publish(StreamStarted(streamID: "s1", provider: "anthropic"))
+        #expect(received.values == [["streamID": "s1", "provider": "anthropic"]])
+    }
+
+    @Test func typedHandlersReceiveAMatchingDynamicPayload() {
+        let bus = EventBus()
+        let received = Recorder<StreamStarted>()
+        bus.subscribe(to: StreamStarted.self) { received.append($0.data) }
+        bus.publish(.streamStarted, data: ["streamID": "s2", "provider": "local", "extra": 1])
+        #expect(received.values == [StreamStarted(streamID: "s2", provider: "local")])
+    }
+
+    @Test func aPayloadThatDoesNotFitSkipsTheTypedHandlerAndIsReported() throws {
+        let bus = EventBus()
+        let typed = Recorder<StreamStarted>()
+        let untyped = Recorder<EventID>()
+        let errors = Recorder<Event>()
+        let subscription = bus.subscribe(to: StreamStarted.self) { typed.append($0.data) }
+        bus.subscribe(.streamStarted) { untyped.append($0.id) }
+        bus.subscribe(.handlerError) { errors.append($0) }
+        let id = bus.publish(.streamStarted, data: ["streamID": 42])
+        #expect(typed.values.isEmpty)
+        #expect(untyped.values == [id], "the other handlers still run")
+        let report = try #require(errors.values.first)
+        #expect(report.isLocal)
+        #expect(report.data["event_id"] == .string(id.description))
+        #expect(report.data["event_type"] == "stream.started")
+        #expect(report.data["subscription"] == .int(Int64(subscription.id)))
+        let text = try #require(report.data["error"]?.stringValue)
+        #expect(text.contains("does not decode as StreamStarted"))
+    }
+
+    @Test func eachConversionRunsOncePerEventAndType() throws {
+        let bus = EventBus()
+        let before = CountedPayload.decodes.load(ordering: .relaxed)
+        let values = Recorder<Int>()
+        for _ in 0..<5 {
+            bus.subscribe(to: CountedPayload.self) { values.append($0.data.value) }
+        }
+        bus.publish(CountedPayload.eventType, data: ["value": 7])
+        #expect(values.values == [7, 7, 7, 7, 7])
+        #expect(CountedPayload.decodes.load(ordering: .relaxed) - before == 1)
+
+        let event = try #require(bus.history().last)
+        _ = try event.payload(as: CountedPayload.self)
+        #expect(CountedPayload.decodes.load(ordering: .relaxed) - before == 1, "cached on the event")
+    }
+
+    @Test func aTypedPayloadIsConvertedToAMapOnce() throws {
+        let event = Event(StreamStarted(streamID: "s", provider: "p"))
+        let first = try event.payloadValue()
+        #expect(first == ["streamID": "s", "provider": "p"])
+        // The cached value is returned again, also through a copy of the event.
+        let copy = event
+        #expect(copy.data == first)
+        guard case .typed(let payload) = event.payload else {
+            Issue.record("payload should stay typed")
+            return
+        }
+        #expect(payload as? StreamStarted == StreamStarted(streamID: "s", provider: "p"))
+    }
+
+    @Test func changingDataReplacesTheTypedPayload() throws {
+        var event = Event(StreamStarted(streamID: "s", provider: "p"))
+        let original = event
+        event.data = ["streamID": "t", "provider": "q"]
+        #expect(try event.payload(as: StreamStarted.self) == StreamStarted(streamID: "t", provider: "q"))
+        #expect(try original.payload(as: StreamStarted.self) == StreamStarted(streamID: "s", provider: "p"))
+        #expect(original.id == event.id)
+    }
+
+    @Test func encodedPayloadsAreDecodedOnDemandAndOnce() throws {
+        final class Bytes: EncodedPayload {
+            let decodes = Atomic<Int>(0)
+            func decodeValue() throws -> EventValue {
+                decodes.add(1, ordering: .relaxed)
+                return ["streamID": "remote", "provider": "wire"]
+            }
+        }
+        let bytes = Bytes()
+        let event = Event(id: EventID(), type: .streamStarted, payload: .encoded(bytes), timestamp: .now())
+        #expect(bytes.decodes.load(ordering: .relaxed) == 0, "nothing decoded before a subscriber asks")
+        #expect(event.data["streamID"] == "remote")
+        #expect(try event.payload(as: StreamStarted.self).provider == "wire")
+        #expect(event.data["provider"] == "wire")
+        #expect(bytes.decodes.load(ordering: .relaxed) == 1)
+    }
+
+    @Test func typedStreamsDecodePayloads() async throws {
+        let bus = EventBus()
+        let stream = bus.events(of: StreamStarted.self)
+        bus.publish(StreamStarted(streamID: "a", provider: "p"))
+        bus.publish(.streamStarted, data: ["streamID": "b", "provider": "p"])
+        bus.publish(.streamStarted, data: ["wrong": true])
+        bus.publish(StreamStarted(streamID: "c", provider: "p"))
+        var ids: [String] = []
+        for await event in stream {
+            ids.append(event.data.streamID)
+            if ids.count == 3 { break }
+        }
+        #expect(ids == ["a", "b", "c"])
+    }
+}
