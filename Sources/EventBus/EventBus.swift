@@ -284,6 +284,23 @@ public class EventBus: EventSink, @unchecked Sendable {
         }
     }
 
+    /// Subscribes a handler to one event type for as long as `owner` lives (see
+    /// ``subscribe(_:owner:handler:)-(EventPattern,_,_)``).
+    /// - Parameters:
+    ///   - type: the event type.
+    ///   - owner: the object whose lifetime bounds the subscription.
+    ///   - handler: called with the owner and each event of that type.
+    /// - Returns: the subscription's token.
+    @discardableResult
+    @_disfavoredOverload
+    public func subscribe<Owner: AnyObject & Sendable>(
+        _ type: EventType,
+        owner: Owner,
+        handler: @escaping @Sendable (Owner, Event) throws -> Void
+    ) -> Subscription {
+        subscribe(EventPattern(type), owner: owner, handler: handler)
+    }
+
     final func addSubscriber(
         pattern: EventPattern,
         owner: (any AnyObject & Sendable)?,
