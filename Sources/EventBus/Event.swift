@@ -187,15 +187,17 @@ extension Event: CustomStringConvertible {
 /// only under `EventStorage.lock(for:)`.
 @usableFromInline
 final class EventStorage: @unchecked Sendable {
-    var id: EventID
-    var type: EventType
-    private(set) var payload: Event.Payload
-    var timestamp: Timestamp
-    var source: String
-    var metadata: [String: String]
-    var scope: [String]
-    var origin: EventOrigin?
-    var isLocal: Bool
+    // Fields change only while the object is uniquely referenced (see Event's setters), so the
+    // dynamic exclusivity checks that class properties get would only cost time on every read.
+    @exclusivity(unchecked) var id: EventID
+    @exclusivity(unchecked) var type: EventType
+    @exclusivity(unchecked) private(set) var payload: Event.Payload
+    @exclusivity(unchecked) var timestamp: Timestamp
+    @exclusivity(unchecked) var source: String
+    @exclusivity(unchecked) var metadata: [String: String]
+    @exclusivity(unchecked) var scope: [String]
+    @exclusivity(unchecked) var origin: EventOrigin?
+    @exclusivity(unchecked) var isLocal: Bool
     /// Conversions of the payload, made lazily; guarded by `EventStorage.lock(for: self)`.
     private var cache: ConversionCache?
 

@@ -44,10 +44,13 @@ public class EventBus: EventSink, @unchecked Sendable {
     let scopePath: [String]
 
     private let lock = Lock()
-    private var state: State
+    /// Guarded by `lock`, which already makes every access exclusive; the unchecked attribute
+    /// drops the redundant dynamic exclusivity check from the publish path.
+    @exclusivity(unchecked) private var state: State
     private let lastSubscriberID = Atomic<UInt64>(0)
     private let middlewareCount = Atomic<Int>(0)
-    private let deliveredCount = Atomic<Int>(0)
+    /// Handler calls counted at dispatch but skipped (cancelled meanwhile, owner gone, …).
+    private let skippedDeliveries = Atomic<Int>(0)
     private let handlerErrorCount = Atomic<Int>(0)
 
     /// Makes a root bus.
@@ -138,23 +141,26 @@ public class EventBus: EventSink, @unchecked Sendable {
 
     /// Delivers now, or queues behind the event this thread is already delivering.
     final func deliver(_ event: Event, kind: DeliveryKind) {
-        let thread = ThreadDispatch.current
-        if thread.isDelivering {
-            thread.queue.append(.init(
-                bus: self, event: event, kind: kind,
-                subscriberLimit: lastSubscriberID.load(ordering: .acquiring)))
-            return
+        ThreadDispatch.withCurrent { thread in
+            if thread.isDelivering {
+                thread.queue.append(.init(
+                    bus: self, event: event, kind: kind,
+                    subscriberLimit: lastSubscriberID.load(ordering: .acquiring)))
+                return
+            }
+            thread.isDelivering = true
+            process(event, kind: kind, subscriberLimit: .max)
+            if !thread.queue.isEmpty {
+                var index = 0
+                while index < thread.queue.count {
+                    let next = thread.queue[index]
+                    index += 1
+                    next.bus.process(next.event, kind: next.kind, subscriberLimit: next.subscriberLimit)
+                }
+                thread.queue.removeAll(keepingCapacity: true)
+            }
+            thread.isDelivering = false
         }
-        thread.isDelivering = true
-        process(event, kind: kind, subscriberLimit: .max)
-        var index = 0
-        while index < thread.queue.count {
-            let next = thread.queue[index]
-            index += 1
-            next.bus.process(next.event, kind: next.kind, subscriberLimit: next.subscriberLimit)
-        }
-        thread.queue.removeAll(keepingCapacity: true)
-        thread.isDelivering = false
     }
 
     private func process(_ event: Event, kind: DeliveryKind, subscriberLimit: UInt64) {
@@ -163,28 +169,35 @@ public class EventBus: EventSink, @unchecked Sendable {
             guard let passed = runMiddleware(event, kind: kind) else { return }
             event = passed
         }
-        let subscribers = lock.withLock {
+        let (subscribers, evicted) = lock.withLock {
             state.published += 1
-            state.history.append(event)
-            return state.subscribers(for: event.type)
+            let evicted = state.history.append(event)
+            let subscribers = state.subscribers(for: event.type)
+            state.delivered &+= subscribers.count
+            return (subscribers, evicted)
         }
-        var delivered = 0
-        for subscriber in subscribers where subscriber.id <= subscriberLimit && subscriber.isActive {
+        // The event that fell out of history is released here, outside the lock.
+        _ = evicted
+        for index in subscribers.indices {
+            let subscriber = subscribers[index]
+            guard subscriber.id <= subscriberLimit, subscriber.isActive else {
+                skippedDeliveries.add(1, ordering: .relaxed)
+                continue
+            }
             if subscriber.ownerIsGone {
+                skippedDeliveries.add(1, ordering: .relaxed)
                 subscriber.deactivate()
                 removeSubscriber(id: subscriber.id)
                 continue
             }
-            delivered += 1
             do {
                 try subscriber.invoke(event)
             } catch {
                 report(error, event: event, kind: kind, culprit: ("subscription", .int(Int64(subscriber.id))))
             }
         }
-        if delivered > 0 { deliveredCount.add(delivered, ordering: .relaxed) }
-        if let parent, !event.isLocal, kind == .published || kind == .fromChild {
-            parent.accept(event)
+        if kind == .published || kind == .fromChild, parent != nil, !event.isLocal {
+            parent?.accept(event)
         }
     }
 
@@ -405,11 +418,12 @@ public class EventBus: EventSink, @unchecked Sendable {
 
     /// Forgets every event in history.
     public func clearHistory() {
-        let old = lock.withLock { () -> EventHistory in
-            let old = state.history
+        let old = lock.withLock { () -> [Event] in
+            let old = state.history.oldestFirst()
             state.history.removeAll()
             return old
         }
+        // Released here, outside the lock.
         _ = old
     }
 
@@ -419,13 +433,13 @@ public class EventBus: EventSink, @unchecked Sendable {
     /// A snapshot of the bus's counters.
     public var stats: EventBusStats {
         let snapshot = lock.withLock {
-            (state.subscribers.count, state.published, state.dropped, state.history.count, state.middleware.count)
+            (state.subscribers.count, state.published, state.dropped, state.history.count, state.middleware.count, state.delivered)
         }
         return EventBusStats(
             subscribers: snapshot.0,
             middleware: snapshot.4,
             published: snapshot.1,
-            delivered: deliveredCount.load(ordering: .relaxed),
+            delivered: snapshot.5 - skippedDeliveries.load(ordering: .relaxed),
             dropped: snapshot.2,
             handlerErrors: handlerErrorCount.load(ordering: .relaxed),
             historyCount: snapshot.3)
@@ -468,6 +482,12 @@ extension EventBus {
         var nextMiddlewareID: UInt64 = 0
         var published = 0
         var dropped = 0
+        /// Handler calls dispatched (before subtracting skipped ones).
+        var delivered = 0
+        /// The last type looked up and its subscribers: checked before `matches`, so a bus that
+        /// publishes one type after another hashes no type name per event.
+        var lastType: EventType?
+        var lastMatches: [Subscriber] = []
 
         /// Beyond this many distinct types the match cache starts over, so it stays bounded.
         static let matchCacheLimit = 4096
@@ -477,16 +497,30 @@ extension EventBus {
         }
 
         mutating func subscribers(for type: EventType) -> [Subscriber] {
-            if let hit = matches[type] { return hit }
-            let found = subscribers.filter { $0.pattern.matches(type) }
-            if matches.count >= State.matchCacheLimit { matches.removeAll(keepingCapacity: true) }
-            matches[type] = found
+            if let lastType, lastType == type { return lastMatches }
+            let found: [Subscriber]
+            if let hit = matches[type] {
+                found = hit
+            } else {
+                found = subscribers.filter { $0.pattern.matches(type) }
+                if matches.count >= State.matchCacheLimit { matches.removeAll(keepingCapacity: true) }
+                matches[type] = found
+            }
+            lastType = type
+            lastMatches = found
             return found
+        }
+
+        /// Forgets every cached match (after a subscriber was added or removed).
+        mutating func invalidateMatches() {
+            matches.removeAll(keepingCapacity: true)
+            lastType = nil
+            lastMatches = []
         }
 
         mutating func add(_ subscriber: Subscriber) {
             subscribers.append(subscriber)
-            matches.removeAll(keepingCapacity: true)
+            invalidateMatches()
         }
 
         mutating func remove(id: UInt64) -> Subscriber? {
@@ -498,7 +532,7 @@ extension EventBus {
                 if subscribers[mid].id < id { low = mid + 1 } else { high = mid }
             }
             guard low < subscribers.count, subscribers[low].id == id else { return nil }
-            matches.removeAll(keepingCapacity: true)
+            invalidateMatches()
             return subscribers.remove(at: low)
         }
 
@@ -508,7 +542,7 @@ extension EventBus {
             let dead = subscribers.filter { $0.ownerIsGone }
             for subscriber in dead { subscriber.deactivate() }
             subscribers.removeAll { $0.ownerIsGone }
-            matches.removeAll(keepingCapacity: true)
+            invalidateMatches()
             return dead
         }
     }

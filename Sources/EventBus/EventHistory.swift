@@ -1,26 +1,39 @@
 /// A bounded ring of the most recent events, oldest overwritten first. O(1) append.
-struct EventHistory {
-    private var ring: [Event?]
-    private var start = 0
-    private(set) var count = 0
+///
+/// Not thread-safe: the bus keeps it behind its lock. The ring is a manually managed buffer
+/// so that an append moves the evicted event out instead of copying it (one reference-count
+/// operation per append instead of three).
+final class EventHistory {
     let capacity: Int
+    private(set) var count = 0
+    private var start = 0
+    private let ring: UnsafeMutablePointer<Event>
 
     init(capacity: Int) {
         precondition(capacity >= 0, "history capacity must not be negative")
         self.capacity = capacity
-        self.ring = []
-        ring.reserveCapacity(capacity)
+        self.ring = UnsafeMutablePointer<Event>.allocate(capacity: max(capacity, 1))
     }
 
-    mutating func append(_ event: Event) {
-        guard capacity > 0 else { return }
-        if ring.count < capacity {
-            ring.append(event)
+    deinit {
+        removeAll()
+        ring.deallocate()
+    }
+
+    /// Appends an event and returns the one it evicted, so the caller can release it after
+    /// unlocking (its deinit may run a typed payload's code).
+    func append(_ event: Event) -> Event? {
+        guard capacity > 0 else { return nil }
+        if count < capacity {
+            (ring + (start + count) % capacity).initialize(to: event)
             count += 1
-        } else {
-            ring[start] = event
-            start = start + 1 == capacity ? 0 : start + 1
+            return nil
         }
+        let slot = ring + start
+        let evicted = slot.move()
+        slot.initialize(to: event)
+        start = start + 1 == capacity ? 0 : start + 1
+        return evicted
     }
 
     /// The retained events, oldest first.
@@ -28,13 +41,16 @@ struct EventHistory {
         var out: [Event] = []
         out.reserveCapacity(count)
         for offset in 0..<count {
-            out.append(ring[(start + offset) % capacity]!)
+            out.append(ring[(start + offset) % capacity])
         }
         return out
     }
 
-    mutating func removeAll() {
-        ring.removeAll(keepingCapacity: true)
+    /// Forgets every event.
+    func removeAll() {
+        for offset in 0..<count {
+            (ring + (start + offset) % capacity).deinitialize(count: 1)
+        }
         start = 0
         count = 0
     }

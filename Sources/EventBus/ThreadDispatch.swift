@@ -20,8 +20,9 @@ final class ThreadDispatch {
         let subscriberLimit: UInt64
     }
 
-    var isDelivering = false
-    var queue: [Pending] = []
+    // Only ever touched by the thread that owns this object, so no dynamic exclusivity check.
+    @exclusivity(unchecked) var isDelivering = false
+    @exclusivity(unchecked) var queue: [Pending] = []
 
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
@@ -36,14 +37,17 @@ final class ThreadDispatch {
         return key
     }()
 
-    /// The calling thread's state, created on first use and released when the thread exits.
-    static var current: ThreadDispatch {
-        if let pointer = pthread_getspecific(key) {
-            return Unmanaged<ThreadDispatch>.fromOpaque(pointer).takeUnretainedValue()
+    /// Runs `body` with the calling thread's state, created on first use and released when the
+    /// thread exits. The thread-specific slot keeps the state alive, so no reference is counted.
+    static func withCurrent<T>(_ body: (ThreadDispatch) -> T) -> T {
+        let pointer: UnsafeMutableRawPointer
+        if let existing = pthread_getspecific(key) {
+            pointer = existing
+        } else {
+            pointer = Unmanaged.passRetained(ThreadDispatch()).toOpaque()
+            pthread_setspecific(key, pointer)
         }
-        let state = ThreadDispatch()
-        pthread_setspecific(key, Unmanaged.passRetained(state).toOpaque())
-        return state
+        return Unmanaged<ThreadDispatch>.fromOpaque(pointer)._withUnsafeGuaranteedRef(body)
     }
 }
 
