@@ -147,7 +147,10 @@ public struct Event: Sendable {
     /// decoded, once per event; later reads return the cached result. A payload that cannot be
     /// converted reads as `nil` (``EventValue/null``); ``payloadValue()`` says why.
     public var data: EventValue {
-        get { (try? storage.dynamicValue()) ?? .null }
+        get {
+            if case .value(let value) = storage.payload { return value }
+            return (try? storage.dynamicValue()) ?? .null
+        }
         set { makeUnique(); storage.setPayload(.value(newValue)) }
     }
 

@@ -201,30 +201,37 @@ public class EventBus: EventSink, @unchecked Sendable {
         }
     }
 
+    /// What a run through the middleware chain ended with.
+    private struct MiddlewareOutcome {
+        var event: Event?
+        var failure: (name: String, error: any Error)?
+    }
+
     private func runMiddleware(_ event: Event, kind: DeliveryKind) -> Event? {
         let chain = lock.withLock { state.middleware }
-        var result: Event?
-        var failure: (name: String, error: any Error)?
-        func step(_ index: Int, _ event: Event) {
+        var outcome = MiddlewareOutcome()
+        // The outcome is threaded through as `inout` rather than captured, so that no heap box
+        // is allocated per event.
+        func step(_ index: Int, _ event: Event, _ outcome: inout MiddlewareOutcome) {
             guard index < chain.count else {
-                if result == nil { result = event }
+                if outcome.event == nil { outcome.event = event }
                 return
             }
             let middleware = chain[index].middleware
             do {
-                try middleware.handle(event) { step(index + 1, $0) }
+                try middleware.handle(event) { step(index + 1, $0, &outcome) }
             } catch {
-                if failure == nil { failure = (middleware.name, error) }
+                if outcome.failure == nil { outcome.failure = (middleware.name, error) }
             }
         }
-        step(0, event)
-        if let failure {
+        step(0, event, &outcome)
+        if let failure = outcome.failure {
             lock.withLock { state.dropped += 1 }
             report(failure.error, event: event, kind: kind, culprit: ("middleware", .string(failure.name)))
             return nil
         }
-        if result == nil { lock.withLock { state.dropped += 1 } }
-        return result
+        if outcome.event == nil { lock.withLock { state.dropped += 1 } }
+        return outcome.event
     }
 
     /// Reports a handler's or middleware's error as a local `handler.error` event, or logs it when
