@@ -53,7 +53,7 @@ public struct Event: Sendable {
         self.init(type: P.eventType, payload: .typed(payload), source: source, metadata: metadata, isLocal: isLocal)
     }
 
-    init(type: EventType, payload: Payload, source: String, metadata: [String: String], isLocal: Bool, scope: [String] = []) {
+    init(type: EventType, payload: Payload, source: String, metadata: borrowing [String: String], isLocal: Bool, scope: borrowing [String] = []) {
         let now = Timestamp.now()
         storage = EventStorage(
             id: EventID.next(milliseconds: now.millisecondsSinceEpoch), type: type, payload: payload,
@@ -197,8 +197,10 @@ final class EventStorage: @unchecked Sendable {
     @exclusivity(unchecked) private(set) var payload: Event.Payload
     @exclusivity(unchecked) var timestamp: Timestamp
     @exclusivity(unchecked) var source: String
-    @exclusivity(unchecked) var metadata: [String: String]
-    @exclusivity(unchecked) var scope: [String]
+    // Most events have no metadata and no scope: storing `nil` then spares a retain and a
+    // release of an empty collection per event.
+    @exclusivity(unchecked) private var metadataIfAny: [String: String]?
+    @exclusivity(unchecked) private var scopeIfAny: [String]?
     @exclusivity(unchecked) var origin: EventOrigin?
     @exclusivity(unchecked) var isLocal: Bool
     /// Conversions of the payload, made lazily; guarded by `EventStorage.lock(for: self)`.
@@ -206,17 +208,27 @@ final class EventStorage: @unchecked Sendable {
 
     init(
         id: EventID, type: EventType, payload: Event.Payload, timestamp: Timestamp, source: String,
-        metadata: [String: String], scope: [String], origin: EventOrigin?, isLocal: Bool
+        metadata: borrowing [String: String], scope: borrowing [String], origin: EventOrigin?, isLocal: Bool
     ) {
         self.id = id
         self.type = type
         self.payload = payload
         self.timestamp = timestamp
         self.source = source
-        self.metadata = metadata
-        self.scope = scope
+        self.metadataIfAny = metadata.isEmpty ? nil : copy metadata
+        self.scopeIfAny = scope.isEmpty ? nil : copy scope
         self.origin = origin
         self.isLocal = isLocal
+    }
+
+    var metadata: [String: String] {
+        get { metadataIfAny ?? [:] }
+        set { metadataIfAny = newValue.isEmpty ? nil : newValue }
+    }
+
+    var scope: [String] {
+        get { scopeIfAny ?? [] }
+        set { scopeIfAny = newValue.isEmpty ? nil : newValue }
     }
 
     func copy() -> EventStorage {

@@ -164,11 +164,16 @@ public class EventBus: EventSink, @unchecked Sendable {
     }
 
     private func process(_ event: Event, kind: DeliveryKind, subscriberLimit: UInt64) {
-        var event = event
         if middlewareCount.load(ordering: .relaxed) > 0 {
             guard let passed = runMiddleware(event, kind: kind) else { return }
-            event = passed
+            dispatch(passed, kind: kind, subscriberLimit: subscriberLimit)
+        } else {
+            dispatch(event, kind: kind, subscriberLimit: subscriberLimit)
         }
+    }
+
+    /// History, subscribers, parent: the pipeline after middleware.
+    private func dispatch(_ event: Event, kind: DeliveryKind, subscriberLimit: UInt64) {
         let (subscribers, evicted) = lock.withLock {
             state.published += 1
             let evicted = state.history.append(event)
@@ -178,26 +183,35 @@ public class EventBus: EventSink, @unchecked Sendable {
         }
         // The event that fell out of history is released here, outside the lock.
         _ = evicted
-        for index in subscribers.indices {
-            let subscriber = subscribers[index]
-            guard subscriber.id <= subscriberLimit, subscriber.isActive else {
-                skippedDeliveries.add(1, ordering: .relaxed)
-                continue
-            }
-            if subscriber.ownerIsGone {
-                skippedDeliveries.add(1, ordering: .relaxed)
-                subscriber.deactivate()
-                removeSubscriber(id: subscriber.id)
-                continue
-            }
-            do {
-                try subscriber.invoke(event)
-            } catch {
-                report(error, event: event, kind: kind, culprit: ("subscription", .int(Int64(subscriber.id))))
+        // `subscribers` keeps every record alive for the loop, so each one is used through an
+        // unretained reference (no reference counting per subscriber per event).
+        subscribers.withUnsafeBufferPointer { records in
+            for index in records.indices {
+                Unmanaged.passUnretained(records[index])._withUnsafeGuaranteedRef { subscriber in
+                    deliver(event, to: subscriber, kind: kind, subscriberLimit: subscriberLimit)
+                }
             }
         }
         if kind == .published || kind == .fromChild, parent != nil, !event.isLocal {
             parent?.accept(event)
+        }
+    }
+
+    private func deliver(_ event: Event, to subscriber: Subscriber, kind: DeliveryKind, subscriberLimit: UInt64) {
+        guard subscriber.id <= subscriberLimit, subscriber.isActive else {
+            skippedDeliveries.add(1, ordering: .relaxed)
+            return
+        }
+        if subscriber.ownerIsGone {
+            skippedDeliveries.add(1, ordering: .relaxed)
+            subscriber.deactivate()
+            removeSubscriber(id: subscriber.id)
+            return
+        }
+        do {
+            try subscriber.invoke(event)
+        } catch {
+            report(error, event: event, kind: kind, culprit: ("subscription", .int(Int64(subscriber.id))))
         }
     }
 
