@@ -174,7 +174,7 @@ private struct ChurnWindow: Sendable {
         #expect(ids.withLockedValue { $0 } == published.withLockedValue { $0 })
     }
 
-    @Test func streamsAreSafeAcrossThreads() async {
+    @Test(.timeLimit(.minutes(1))) func streamsAreSafeAcrossThreads() async {
         let bus = EventBus()
         let stream = bus.events(bufferSize: 100_000)
         runOnThreads(4) { _ in

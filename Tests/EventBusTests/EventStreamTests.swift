@@ -1,7 +1,8 @@
 import Testing
 @testable import EventBus
 
-@Suite struct EventStreamTests {
+/// Every test here awaits a stream; the time limit is the deadline on those waits.
+@Suite(.timeLimit(.minutes(1))) struct EventStreamTests {
     @Test func aStreamYieldsMatchingEventsInOrder() async {
         let bus = EventBus()
         let stream = bus.events(matching: "job.*")

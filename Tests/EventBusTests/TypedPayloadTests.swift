@@ -129,7 +129,7 @@ struct CountedPayload: EventPayload {
         #expect(bytes.decodes.load(ordering: .relaxed) == 1)
     }
 
-    @Test func typedStreamsDecodePayloads() async throws {
+    @Test(.timeLimit(.minutes(1))) func typedStreamsDecodePayloads() async throws {
         let bus = EventBus()
         let stream = bus.events(of: StreamStarted.self)
         bus.publish(StreamStarted(streamID: "a", provider: "p"))
