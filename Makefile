@@ -3,13 +3,18 @@
 #   make test   run every test: the full suite, then the concurrency suites under ThreadSanitizer
 SWIFT ?= swift
 
-.PHONY: demo test test-unit test-tsan bench deps clean help
+VENV ?= .venv
+FUZZ_SECONDS ?= 60
+
+.PHONY: demo test test-unit test-tsan test-python fuzz bench deps clean help
 
 help:
 	@echo "make demo       run the in-process demo (mesh demo)"
 	@echo "make test       run every test (unit suite + ThreadSanitizer concurrency suites)"
 	@echo "make test-unit  run the unit suite only"
 	@echo "make test-tsan  run the concurrency suites under ThreadSanitizer only"
+	@echo "make test-python check the wire format's golden vectors with Python's msgpack"
+	@echo "make fuzz       fuzz the wire decoder for FUZZ_SECONDS (default 60) with libFuzzer"
 	@echo "make bench      run the bus benchmarks (Benchmarks/, release build)"
 
 # Everything the build needs beyond Swift itself is installed here when missing.
@@ -21,7 +26,7 @@ deps:
 demo: deps
 	$(SWIFT) run mesh demo
 
-test: test-unit test-tsan
+test: test-unit test-tsan test-python
 
 test-unit: deps
 	$(SWIFT) test
@@ -31,8 +36,24 @@ test-unit: deps
 test-tsan: deps
 	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter 'ConcurrencyTests'
 
+# Test-only Python packages live in a virtual environment (a system pip may refuse global
+# installs); python3-venv is installed when it is missing and we may install packages.
+$(VENV)/bin/python:
+	@python3 -m venv $(VENV) 2>/dev/null || { \
+	  rm -rf $(VENV); \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && apt-get install -y -q python3-venv && python3 -m venv $(VENV); \
+	  else echo "error: python3 -m venv failed; install python3-venv" >&2; exit 1; fi; }
+	$(VENV)/bin/pip install -q msgpack
+
+test-python: $(VENV)/bin/python
+	$(VENV)/bin/python Tests/EventWireTests/Vectors/check_vectors.py
+
+fuzz: deps
+	Fuzz/run.sh $(FUZZ_SECONDS)
+
 bench: deps
 	Benchmarks/run.sh
 
 clean:
-	rm -rf .build .build-tsan Benchmarks/.build
+	rm -rf .build .build-tsan Benchmarks/.build Fuzz/.build $(VENV)

@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "EventBus", targets: ["EventBus"]),
+        .library(name: "EventWire", targets: ["EventWire"]),
         .library(name: "EventBusWorkloads", targets: ["EventBusWorkloads"]),
         .executable(name: "mesh", targets: ["mesh"]),
     ],
@@ -17,6 +18,10 @@ let package = Package(
         .target(
             name: "EventBus",
             dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "EventWire",
+            dependencies: ["EventBus"]
         ),
         .target(
             name: "EventBusWorkloads",
@@ -33,6 +38,12 @@ let package = Package(
         .testTarget(
             name: "EventBusTests",
             dependencies: ["EventBus"]
+        ),
+        .testTarget(
+            name: "EventWireTests",
+            dependencies: ["EventWire"],
+            // Read from disk by the tests (and by the Python checker and the fuzzer).
+            exclude: ["Vectors", "FuzzRegressions"]
         ),
     ]
 )

@@ -1,0 +1,306 @@
+public import EventBus
+
+/// Encodes events to the envelope of docs/WIRE.md (frame 2 of a mesh message) and decodes them
+/// back.
+///
+/// Encoding is deterministic: the same event always yields the same bytes (keys in a fixed
+/// order, optional fields omitted when empty, smallest integer widths, payload map keys sorted).
+/// Decoding is total: any byte string yields an ``Event`` or a ``WireError`` that says what was
+/// wrong and where, within ``WireLimits``.
+///
+/// ```swift
+/// let codec = EventCodec()
+/// let bytes = try codec.encode(event)
+/// let copy = try codec.decode(bytes, frameType: event.type.name)
+/// ```
+public struct EventCodec: Sendable {
+    /// The format version this codec writes and the only one it reads.
+    public static let version: Int64 = 1
+
+    /// The limits enforced when decoding, and the frame size enforced when encoding.
+    public var limits: WireLimits
+
+    /// Makes a codec.
+    /// - Parameter limits: size, depth and count limits (default: ``WireLimits/default``).
+    public init(limits: WireLimits = .default) {
+        self.limits = limits
+    }
+
+    // MARK: Encoding
+
+    /// Encodes an event's envelope.
+    /// - Parameter event: the event; its payload may be dynamic, typed or still encoded.
+    /// - Returns: the envelope bytes (frame 2).
+    /// - Throws: ``WireError`` with code `invalidField` if a typed payload cannot be encoded, or
+    ///   `limitExceeded` if the envelope would be larger than ``WireLimits/maxFrameBytes``.
+    public func encode(_ event: Event) throws(WireError) -> [UInt8] {
+        var writer = MessagePackWriter(reservingCapacity: 256)
+        let origin = event.origin
+        var count = 5  // v, id, t, ts, and p unless nil (adjusted below)
+        if !event.source.isEmpty { count += 1 }
+        if !event.metadata.isEmpty { count += 1 }
+        if !event.scope.isEmpty { count += 1 }
+        if let origin {
+            count += 2
+            if origin.sequence != nil { count += 1 }
+            if origin.hops != 0 { count += 1 }
+        }
+        let payload = try payloadValue(of: event)
+        if payload.isNull { count -= 1 }
+
+        writer.writeMapHeader(count)
+        writer.writeString(EnvelopeKey.version)
+        writer.writeInt(EventCodec.version)
+        writer.writeString(EnvelopeKey.id)
+        writer.writeBinary(event.id.bytes)
+        writer.writeString(EnvelopeKey.type)
+        writer.writeString(event.type.name)
+        writer.writeString(EnvelopeKey.timestamp)
+        writer.writeInt(event.timestamp.nanosecondsSinceEpoch)
+        if !event.source.isEmpty {
+            writer.writeString(EnvelopeKey.source)
+            writer.writeString(event.source)
+        }
+        if !event.metadata.isEmpty {
+            writer.writeString(EnvelopeKey.metadata)
+            let entries = event.metadata.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            writer.writeMapHeader(entries.count)
+            for (key, value) in entries {
+                writer.writeString(key)
+                writer.writeString(value)
+            }
+        }
+        if !event.scope.isEmpty {
+            writer.writeString(EnvelopeKey.scope)
+            writer.writeArrayHeader(event.scope.count)
+            for name in event.scope { writer.writeString(name) }
+        }
+        if let origin {
+            writer.writeString(EnvelopeKey.originNode)
+            writer.writeString(origin.node)
+            writer.writeString(EnvelopeKey.originIncarnation)
+            writer.writeUInt(origin.incarnation)
+            if let sequence = origin.sequence {
+                writer.writeString(EnvelopeKey.sequence)
+                writer.writeUInt(sequence)
+            }
+            if origin.hops != 0 {
+                writer.writeString(EnvelopeKey.hops)
+                writer.writeUInt(UInt64(clamping: origin.hops))
+            }
+        }
+        if !payload.isNull {
+            writer.writeString(EnvelopeKey.payload)
+            writer.write(payload)
+        }
+        let bytes = writer.bytes
+        if bytes.count > limits.maxFrameBytes {
+            throw WireError(
+                .limitExceeded, offset: nil, field: EnvelopeKey.payload,
+                message: "the encoded event is \(bytes.count) bytes, more than the frame limit of \(limits.maxFrameBytes)")
+        }
+        return bytes
+    }
+
+    private func payloadValue(of event: Event) throws(WireError) -> EventValue {
+        do {
+            return try event.payloadValue()
+        } catch {
+            throw WireError(
+                .invalidField, offset: nil, field: EnvelopeKey.payload,
+                message: "the payload of \(event.type) cannot be encoded: \(error)")
+        }
+    }
+
+    // MARK: Decoding
+
+    /// Decodes an envelope.
+    /// - Parameters:
+    ///   - bytes: the envelope (frame 2).
+    ///   - frameType: frame 1 of the message, if the caller has it; it must equal the envelope's type.
+    /// - Returns: the event, with the id, timestamp, origin and payload it was sent with.
+    /// - Throws: ``WireError`` naming what is wrong and where.
+    public func decode(_ bytes: [UInt8], frameType: String? = nil) throws(WireError) -> Event {
+        try MessagePackReader.checkFrameSize(bytes.count, limits: limits)
+        var reader = MessagePackReader(bytes: bytes, limits: limits)
+        let envelopeOffset = reader.offset
+        let count: Int
+        do throws(WireError) {
+            count = try reader.readMapHeader()
+        } catch {
+            throw error.inField("envelope")
+        }
+
+        var seen = EnvelopeKey.Seen()
+        var version: Int64?
+        var id: EventID?
+        var type: EventType?
+        var timestamp: Int64?
+        var source = ""
+        var metadata: [String: String] = [:]
+        var scope: [String] = []
+        var originNode: String?
+        var originIncarnation: UInt64?
+        var sequence: UInt64?
+        var hops = 0
+        var payload: EventValue = .null
+
+        for _ in 0..<count {
+            let keyOffset = reader.offset
+            let key: String
+            do throws(WireError) { key = try reader.readString() } catch { throw error.inField("envelope key") }
+            guard let known = EnvelopeKey.Known(rawValue: key) else {
+                do throws(WireError) { try reader.skipValue() } catch { throw error.inField(key) }
+                continue
+            }
+            guard seen.insert(known) else {
+                throw WireError(.duplicateKey, offset: keyOffset, field: key, message: "envelope key \"\(key)\" appears twice (offset \(keyOffset))")
+            }
+            let valueOffset = reader.offset
+            do throws(WireError) {
+                switch known {
+                case .version:
+                    version = try reader.readInt()
+                case .id:
+                    let raw = try reader.readBinary()
+                    guard let parsed = EventID(bytes: raw) else {
+                        throw WireError(.invalidField, offset: valueOffset, field: key, message: "id must be exactly 16 bytes, found \(raw.count) (offset \(valueOffset))")
+                    }
+                    id = parsed
+                case .type:
+                    let name = try reader.readString()
+                    do {
+                        type = try EventType(validating: name)
+                    } catch {
+                        throw WireError(.invalidField, offset: valueOffset, field: key, message: "\(error.description) (offset \(valueOffset))")
+                    }
+                case .timestamp:
+                    timestamp = try reader.readInt()
+                case .source:
+                    source = try reader.readString()
+                case .metadata:
+                    let entries = try reader.readMapHeader()
+                    metadata.reserveCapacity(entries)
+                    for _ in 0..<entries {
+                        let entryOffset = reader.offset
+                        let name = try reader.readString()
+                        let value = try reader.readString()
+                        if metadata.updateValue(value, forKey: name) != nil {
+                            throw WireError(.duplicateKey, offset: entryOffset, field: "md.\(name)", message: "metadata key \"\(name)\" appears twice (offset \(entryOffset))")
+                        }
+                    }
+                case .scope:
+                    let names = try reader.readArrayHeader()
+                    scope.reserveCapacity(names)
+                    for _ in 0..<names { scope.append(try reader.readString()) }
+                case .originNode:
+                    originNode = try reader.readString()
+                case .originIncarnation:
+                    originIncarnation = try reader.readUInt64()
+                case .sequence:
+                    sequence = try reader.readUInt64()
+                case .hops:
+                    let value = try reader.readUInt64()
+                    guard value <= UInt64(Int32.max) else {
+                        throw WireError(.integerOutOfRange, offset: valueOffset, field: key, message: "hop count \(value) is out of range (offset \(valueOffset))")
+                    }
+                    hops = Int(value)
+                case .payload:
+                    payload = try reader.readValue()
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+        if !reader.isAtEnd {
+            throw WireError(.trailingBytes, offset: reader.offset, field: nil, message: "\(bytes.count - reader.offset) bytes after the envelope (offset \(reader.offset))")
+        }
+
+        guard let version else { throw missing(.version, at: envelopeOffset) }
+        guard version == EventCodec.version else {
+            throw WireError(.unsupportedVersion, offset: nil, field: EnvelopeKey.version, message: "format version \(version) is not supported (this reader knows version \(EventCodec.version))")
+        }
+        guard let id else { throw missing(.id, at: envelopeOffset) }
+        guard let type else { throw missing(.type, at: envelopeOffset) }
+        guard let timestamp else { throw missing(.timestamp, at: envelopeOffset) }
+        if let frameType, frameType != type.name {
+            throw WireError(.typeMismatch, offset: nil, field: EnvelopeKey.type, message: "frame 1 says \"\(frameType)\" but the envelope's type is \"\(type.name)\"")
+        }
+        var origin: EventOrigin?
+        switch (originNode, originIncarnation) {
+        case (let node?, let incarnation?):
+            origin = EventOrigin(node: node, incarnation: incarnation, sequence: sequence, hops: hops)
+        case (nil, nil):
+            if sequence != nil || hops != 0 {
+                throw WireError(.invalidField, offset: nil, field: sequence != nil ? EnvelopeKey.sequence : EnvelopeKey.hops, message: "\"seq\" and \"hop\" need an origin (\"on\" and \"oi\")")
+            }
+        default:
+            throw WireError(.invalidField, offset: nil, field: originNode == nil ? EnvelopeKey.originNode : EnvelopeKey.originIncarnation, message: "an origin needs both \"on\" and \"oi\"")
+        }
+        return Event(
+            id: id, type: type, payload: .value(payload), timestamp: Timestamp(nanosecondsSinceEpoch: timestamp),
+            source: source, metadata: metadata, scope: scope, origin: origin)
+    }
+
+    private func missing(_ key: EnvelopeKey.Known, at offset: Int) -> WireError {
+        WireError(.missingField, offset: offset, field: key.rawValue, message: "the envelope has no \"\(key.rawValue)\" field")
+    }
+}
+
+/// The envelope's keys (docs/WIRE.md).
+enum EnvelopeKey {
+    static let version = Known.version.rawValue
+    static let id = Known.id.rawValue
+    static let type = Known.type.rawValue
+    static let timestamp = Known.timestamp.rawValue
+    static let source = Known.source.rawValue
+    static let metadata = Known.metadata.rawValue
+    static let scope = Known.scope.rawValue
+    static let originNode = Known.originNode.rawValue
+    static let originIncarnation = Known.originIncarnation.rawValue
+    static let sequence = Known.sequence.rawValue
+    static let hops = Known.hops.rawValue
+    static let payload = Known.payload.rawValue
+
+    enum Known: String, CaseIterable {
+        case version = "v", id, type = "t", timestamp = "ts", source = "src", metadata = "md", scope = "sc"
+        case originNode = "on", originIncarnation = "oi", sequence = "seq", hops = "hop", payload = "p"
+
+        /// A distinct bit per key, for ``Seen``.
+        var bit: UInt16 {
+            switch self {
+            case .version: 1 << 0
+            case .id: 1 << 1
+            case .type: 1 << 2
+            case .timestamp: 1 << 3
+            case .source: 1 << 4
+            case .metadata: 1 << 5
+            case .scope: 1 << 6
+            case .originNode: 1 << 7
+            case .originIncarnation: 1 << 8
+            case .sequence: 1 << 9
+            case .hops: 1 << 10
+            case .payload: 1 << 11
+            }
+        }
+    }
+
+    /// Which known keys a decoder has seen.
+    struct Seen {
+        private var bits: UInt16 = 0
+
+        /// Records `key`; returns `false` if it was already seen.
+        mutating func insert(_ key: Known) -> Bool {
+            defer { bits |= key.bit }
+            return bits & key.bit == 0
+        }
+    }
+}
+
+extension WireError {
+    /// The same error with `field` filled in, if it had none.
+    func inField(_ name: String) -> WireError {
+        guard field == nil else { return self }
+        return WireError(code, offset: offset, field: name, message: message)
+    }
+}

@@ -1,0 +1,382 @@
+import Foundation
+import Testing
+@testable import EventBus
+@testable import EventWire
+
+/// A small deterministic generator (SplitMix64), so a failing seed can be replayed.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The seed of this run: EVENTWIRE_SEED when set, else a fresh one; printed so a failure can be replayed.
+let codecTestSeed: UInt64 = {
+    let seed = ProcessInfo.processInfo.environment["EVENTWIRE_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64.max)
+    print("EventCodecTests seed: \(seed) (replay with EVENTWIRE_SEED=\(seed))")
+    return seed
+}()
+
+struct Order: EventPayload, Equatable {
+    static let eventType: EventType = "order.placed"
+    var orderID: String
+    var quantity: Int
+    var price: Double
+    var tags: [String]
+    var note: String?
+    var placedAt: Date
+    var reference: UUID
+    var attachment: Data
+}
+
+enum RandomEvents {
+    static let lengths: [Int] = [0, 1, 15, 31, 32, 255, 256, 65_535, 65_536]
+    static let counts: [Int] = [0, 1, 15, 16, 255, 256]
+    static let integers: [Int64] = {
+        var values: [Int64] = [0, 1, 127, 128, 255, 256, 65_535, 65_536, 4_294_967_295, 4_294_967_296]
+        values += [Int64.max, -1, -32, -33, -128, -129, -32_768, -32_769]
+        values += [Int64(Int32.min), Int64(Int32.min) - 1, Int64.min]
+        return values
+    }()
+    static let scalars: [Character] = ["a", "é", "世", "🌍", "\u{0}", "\""]
+    static let doubles: [Double] = [0, -0.5, 1e300, Double.infinity, -Double.infinity]
+    static let shortLengths: [Int] = [0, 1, 5, 31, 32, 40]
+
+    static func string(_ rng: inout SeededGenerator, length: Int? = nil) -> String {
+        let count: Int = length ?? shortLengths.randomElement(using: &rng)!
+        if count > 1000 { return String(repeating: "x", count: count) }
+        var text = ""
+        for _ in 0..<count { text.append(scalars.randomElement(using: &rng)!) }
+        return text
+    }
+
+    static func chance(_ oneIn: Int, _ rng: inout SeededGenerator) -> Bool {
+        Int.random(in: 0..<oneIn, using: &rng) == 0
+    }
+
+    static func value(_ rng: inout SeededGenerator, depth: Int = 0) -> EventValue {
+        let kinds = depth > 3 ? 6 : 9
+        switch Int.random(in: 0..<kinds, using: &rng) {
+        case 0:
+            return .null
+        case 1:
+            return .bool(Bool.random(using: &rng))
+        case 2:
+            if Bool.random(using: &rng) { return .int(integers.randomElement(using: &rng)!) }
+            return .int(Int64(bitPattern: rng.next()))
+        case 3:
+            if Bool.random(using: &rng) { return .double(doubles.randomElement(using: &rng)!) }
+            return .double(Double.random(in: -1e9...1e9, using: &rng))
+        case 4:
+            let length: Int? = chance(20, &rng) ? lengths.randomElement(using: &rng)! : nil
+            return .string(string(&rng, length: length))
+        case 5:
+            let length: Int = chance(20, &rng) ? lengths.randomElement(using: &rng)! : Int.random(in: 0..<8, using: &rng)
+            var bytes: [UInt8] = []
+            for _ in 0..<length { bytes.append(UInt8(truncatingIfNeeded: rng.next())) }
+            return .bytes(bytes)
+        case 6, 7:
+            let count: Int = chance(10, &rng) ? counts.randomElement(using: &rng)! : Int.random(in: 0..<4, using: &rng)
+            if Bool.random(using: &rng) {
+                var elements: [EventValue] = []
+                for _ in 0..<count { elements.append(value(&rng, depth: depth + 1)) }
+                return .array(elements)
+            }
+            var map: [String: EventValue] = [:]
+            for index in 0..<count {
+                let key = "k\(index)" + string(&rng, length: Int.random(in: 0..<3, using: &rng))
+                map[key] = value(&rng, depth: depth + 1)
+            }
+            return .map(map)
+        default:
+            return .string(string(&rng))
+        }
+    }
+
+    static let types: [EventType] = [
+        EventType(unchecked: "a"), EventType(unchecked: "stream.started"), EventType(unchecked: "x.y.z"),
+        EventType(unchecked: "ünï.cödé"), EventType(unchecked: String(repeating: "t", count: 255)),
+    ]
+
+    static func origin(_ rng: inout SeededGenerator) -> EventOrigin? {
+        guard Bool.random(using: &rng) else { return nil }
+        let sequence: UInt64? = Bool.random(using: &rng) ? rng.next() : nil
+        return EventOrigin(node: string(&rng), incarnation: rng.next(), sequence: sequence, hops: Int.random(in: 0...8, using: &rng))
+    }
+
+    static func event(_ rng: inout SeededGenerator) -> Event {
+        var metadata: [String: String] = [:]
+        for index in 0..<Int.random(in: 0..<3, using: &rng) { metadata["m\(index)"] = string(&rng) }
+        var scope: [String] = []
+        for _ in 0..<Int.random(in: 0..<3, using: &rng) { scope.append(string(&rng)) }
+        let id = EventID(high: rng.next(), low: rng.next())
+        let type = types.randomElement(using: &rng)!
+        let payload = value(&rng)
+        let timestamp = Timestamp(nanosecondsSinceEpoch: Int64(bitPattern: rng.next()))
+        let source = string(&rng)
+        return Event(
+            id: id, type: type, payload: .value(payload), timestamp: timestamp, source: source,
+            metadata: metadata, scope: scope, origin: origin(&rng))
+    }
+}
+
+func expectSameEvent(_ a: Event, _ b: Event, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(a.id == b.id, sourceLocation: sourceLocation)
+    #expect(a.type == b.type, sourceLocation: sourceLocation)
+    #expect(a.timestamp == b.timestamp, sourceLocation: sourceLocation)
+    #expect(a.source == b.source, sourceLocation: sourceLocation)
+    #expect(a.metadata == b.metadata, sourceLocation: sourceLocation)
+    #expect(a.scope == b.scope, sourceLocation: sourceLocation)
+    #expect(a.origin == b.origin, sourceLocation: sourceLocation)
+    #expect(a.data == b.data, sourceLocation: sourceLocation)
+}
+
+@Suite struct EventCodecTests {
+    @Test func randomEventsRoundTrip() throws {
+        var rng = SeededGenerator(seed: codecTestSeed)
+        let codec = EventCodec()
+        var oversized = 0
+        for _ in 0..<500 {
+            let event = RandomEvents.event(&rng)
+            let encoded: [UInt8]? = try? codec.encode(event)
+            guard let bytes = encoded else {
+                // The generator's boundary-sized strings sometimes add up past 1 MiB.
+                oversized += 1
+                continue
+            }
+            let decoded = try codec.decode(bytes, frameType: event.type.name)
+            expectSameEvent(event, decoded)
+            let again = try codec.encode(decoded)
+            #expect(again == bytes, "encoding is deterministic")
+        }
+        #expect(oversized < 50)
+    }
+
+    @Test func typedPayloadsRoundTripAndStayTyped() throws {
+        let reference = try #require(UUID(uuidString: "E621E1F8-C36C-495A-93FC-0C247A3E6E5F"))
+        let placedAt = Date(timeIntervalSince1970: 1_764_398_469.25)
+        let order = Order(
+            orderID: "o-1", quantity: 3, price: 9.5, tags: ["a", "b"], note: nil,
+            placedAt: placedAt, reference: reference, attachment: Data([0, 1, 2]))
+        let event = Event(order, source: "shop")
+        let codec = EventCodec()
+        let typedBytes = try codec.encode(event)
+        let decoded = try codec.decode(typedBytes)
+        let roundTripped = try decoded.payload(as: Order.self)
+        #expect(roundTripped == order)
+        let data = decoded.data
+        #expect(data["placedAt"] == EventValue.double(1_764_398_469.25))
+        #expect(data["reference"] == EventValue.string("e621e1f8-c36c-495a-93fc-0c247a3e6e5f"))
+        #expect(data["attachment"] == EventValue.bytes([0, 1, 2]))
+        #expect(data["note"] == nil, "a nil optional is omitted")
+        // A typed payload and the same map encode to the same bytes.
+        let untyped = Event(id: event.id, type: event.type, payload: .value(event.data), timestamp: event.timestamp, source: "shop")
+        let untypedBytes = try codec.encode(untyped)
+        #expect(untypedBytes == typedBytes)
+    }
+
+    @Test func emptyAndMaximalEvents() throws {
+        let codec = EventCodec()
+        let empty = Event(id: EventID(high: 0, low: 0), type: "a", payload: .value(.null), timestamp: Timestamp(nanosecondsSinceEpoch: 0))
+        let bytes = try codec.encode(empty)
+        // map header, "v": 1, "id": bin8 of 16, "t": "a", "ts": 0
+        let expectedCount = 1 + 3 + 21 + 4 + 4
+        #expect(bytes.count == expectedCount)
+        expectSameEvent(empty, try codec.decode(bytes))
+
+        let big = EventValue.bytes([UInt8](repeating: 7, count: codec.limits.maxFrameBytes - 200))
+        let maximal = Event(id: EventID(), type: "big.one", payload: .value(big), timestamp: .now())
+        let maximalBytes = try codec.encode(maximal)
+        #expect(maximalBytes.count <= codec.limits.maxFrameBytes)
+        expectSameEvent(maximal, try codec.decode(maximalBytes))
+    }
+
+    @Test func anOversizedEventIsTheEncodersTypedError() {
+        let codec = EventCodec()
+        let tooBig = Event(type: "big.one", data: .bytes([UInt8](repeating: 1, count: codec.limits.maxFrameBytes)))
+        do {
+            _ = try codec.encode(tooBig)
+            Issue.record("an oversized event was encoded")
+        } catch {
+            #expect(error.code == .limitExceeded)
+        }
+    }
+
+    @Test func anOversizedFrameIsRejectedBeforeDecoding() {
+        var limits = WireLimits.default
+        limits.maxFrameBytes = 64
+        let codec = EventCodec(limits: limits)
+        do {
+            _ = try codec.decode([UInt8](repeating: 0x90, count: 65))
+            Issue.record("an oversized frame was decoded")
+        } catch {
+            #expect(error.code == .limitExceeded)
+        }
+    }
+
+    @Test func anUntypedPayloadThatDoesNotFitATypedStructStaysAnError() throws {
+        let codec = EventCodec()
+        let event = Event(type: Order.eventType, data: ["orderID": 5])
+        let decoded = try codec.decode(try codec.encode(event))
+        #expect(throws: DecodingError.self) { try decoded.payload(as: Order.self) }
+    }
+}
+
+/// One envelope entry: a key and how to write its value.
+typealias Field = (String, @Sendable (inout MessagePackWriter) -> Void)
+
+/// One test per malformed-input class of the envelope, checking the specific error.
+@Suite struct MalformedEnvelopeTests {
+    /// An envelope built from (key, value) pairs with the MessagePack writer.
+    static func envelope(_ entries: [Field]) -> [UInt8] {
+        var writer = MessagePackWriter()
+        writer.writeMapHeader(entries.count)
+        for (key, write) in entries {
+            writer.writeString(key)
+            write(&writer)
+        }
+        return writer.bytes
+    }
+
+    /// An envelope entry (spelled as a function so the type checker has nothing to infer).
+    static func field(_ key: String, _ write: @escaping @Sendable (inout MessagePackWriter) -> Void) -> Field {
+        (key, write)
+    }
+
+    static let id = field("id") { $0.writeBinary([UInt8](repeating: 1, count: 16)) }
+    static let version = field("v") { $0.writeInt(1) }
+    static let type = field("t") { $0.writeString("a.b") }
+    static let timestamp = field("ts") { $0.writeInt(5) }
+    static let sample: EventValue = ["x": [1, 2, nil]]
+    static let samplePayload: EventValue = ["a": [1, "b", nil, 2.5]]
+
+    func expectError(_ bytes: [UInt8], frameType: String? = nil, _ code: WireError.Code, field: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            let event = try EventCodec().decode(bytes, frameType: frameType)
+            Issue.record("decoded \(event) instead of failing with \(code)", sourceLocation: sourceLocation)
+        } catch {
+            #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+            if let field { #expect(error.field == field, "\(error)", sourceLocation: sourceLocation) }
+            #expect(!error.message.isEmpty, sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func aWellFormedMinimalEnvelopeDecodes() throws {
+        let bytes = Self.envelope([Self.version, Self.id, Self.type, Self.timestamp])
+        let event = try EventCodec().decode(bytes, frameType: "a.b")
+        #expect(event.type == "a.b")
+        #expect(event.timestamp.nanosecondsSinceEpoch == 5)
+    }
+
+    @Test func unknownKeysAreSkipped() throws {
+        let bytes = Self.envelope([Self.version, Self.field("future") { $0.write(Self.sample) }, Self.id, Self.type, Self.timestamp])
+        #expect(try EventCodec().decode(bytes).type == "a.b")
+    }
+
+    @Test func unsupportedVersion() {
+        expectError(Self.envelope([Self.field("v") { $0.writeInt(2) }, Self.id, Self.type, Self.timestamp]), .unsupportedVersion, field: "v")
+    }
+
+    @Test func frame1DiffersFromTheEnvelopesType() {
+        expectError(Self.envelope([Self.version, Self.id, Self.type, Self.timestamp]), frameType: "a.c", .typeMismatch, field: "t")
+    }
+
+    @Test func missingFields() {
+        expectError(Self.envelope([Self.id, Self.type, Self.timestamp]), .missingField, field: "v")
+        expectError(Self.envelope([Self.version, Self.type, Self.timestamp]), .missingField, field: "id")
+        expectError(Self.envelope([Self.version, Self.id, Self.timestamp]), .missingField, field: "t")
+        expectError(Self.envelope([Self.version, Self.id, Self.type]), .missingField, field: "ts")
+    }
+
+    @Test func fieldsOfTheWrongType() {
+        expectError(Self.envelope([Self.version, Self.field("id") { $0.writeString("0192f0c4-8a1e-7000-8000-3b1f9d2c4e5a") }, Self.type, Self.timestamp]), .wrongType, field: "id")
+        expectError(Self.envelope([Self.version, Self.id, Self.field("t") { $0.writeInt(3) }, Self.timestamp]), .wrongType, field: "t")
+        expectError(Self.envelope([Self.version, Self.id, Self.type, Self.field("ts") { $0.writeString("now") }]), .wrongType, field: "ts")
+        expectError(Self.envelope([Self.version, Self.id, Self.type, Self.timestamp, Self.field("md") { $0.write(.map(["a": .int(1)])) }]), .wrongType, field: "md")
+        expectError(Self.envelope([Self.version, Self.id, Self.type, Self.timestamp, Self.field("sc") { $0.writeString("a") }]), .wrongType, field: "sc")
+        expectError([0x93, 0x01, 0x02, 0x03], .wrongType, field: "envelope")
+    }
+
+    @Test func anIDThatIsNot16Bytes() {
+        expectError(Self.envelope([Self.version, Self.field("id") { $0.writeBinary([1, 2, 3]) }, Self.type, Self.timestamp]), .invalidField, field: "id")
+    }
+
+    @Test func anInvalidEventTypeName() {
+        expectError(Self.envelope([Self.version, Self.id, Self.field("t") { $0.writeString("a..b") }, Self.timestamp]), .invalidField, field: "t")
+        expectError(Self.envelope([Self.version, Self.id, Self.field("t") { $0.writeString("_mesh.probe") }, Self.timestamp]), .invalidField, field: "t")
+    }
+
+    @Test func aKeyThatAppearsTwice() {
+        expectError(Self.envelope([Self.version, Self.id, Self.type, Self.timestamp, Self.timestamp]), .duplicateKey, field: "ts")
+    }
+
+    @Test func bytesAfterTheEnvelope() {
+        expectError(Self.envelope([Self.version, Self.id, Self.type, Self.timestamp]) + [0xC0], .trailingBytes)
+    }
+
+    @Test func anIncompleteOrigin() {
+        expectError(Self.envelope([Self.version, Self.id, Self.type, Self.timestamp, Self.field("on") { $0.writeString("n") }]), .invalidField, field: "oi")
+        expectError(Self.envelope([Self.version, Self.id, Self.type, Self.timestamp, Self.field("seq") { $0.writeUInt(1) }]), .invalidField, field: "seq")
+    }
+
+    @Test func invalidUTF8InAField() {
+        var writer = MessagePackWriter()
+        writer.writeMapHeader(5)
+        for (key, write) in [Self.version, Self.id, Self.type, Self.timestamp] {
+            writer.writeString(key)
+            write(&writer)
+        }
+        writer.writeString("src")
+        writer.writeRaw([0xA2, 0xC3, 0x28])  // fixstr of 2 bytes that are not UTF-8
+        expectError(writer.bytes, .invalidUTF8, field: "src")
+    }
+
+    @Test func aPayloadBeyondTheLimits() {
+        var nested = EventValue.null
+        for _ in 0..<40 { nested = .array([nested]) }
+        let deep = nested
+        expectError(Self.envelope([Self.version, Self.id, Self.type, Self.timestamp, Self.field("p") { $0.write(deep) }]), .limitExceeded, field: "p")
+    }
+
+    @Test func anIntegerOutOfRange() {
+        expectError(Self.envelope([Self.version, Self.id, Self.type, Self.timestamp, Self.field("p") { $0.writeUInt(.max) }]), .integerOutOfRange, field: "p")
+        expectError(Self.envelope([Self.version, Self.id, Self.type, Self.field("ts") { $0.writeUInt(.max) }]), .integerOutOfRange, field: "ts")
+    }
+
+    @Test func anExtensionTypeInThePayload() {
+        var writer = MessagePackWriter()
+        writer.writeMapHeader(5)
+        for (key, write) in [Self.version, Self.id, Self.type, Self.timestamp] {
+            writer.writeString(key)
+            write(&writer)
+        }
+        writer.writeString("p")
+        writer.writeRaw([0xD6, 0xFF, 0, 0, 0, 1])  // fixext 4, the timestamp extension
+        expectError(writer.bytes, .unsupportedFormat, field: "p")
+    }
+
+    @Test func garbageNeverTraps() {
+        var rng = SeededGenerator(seed: codecTestSeed)
+        let valid = Self.envelope([Self.version, Self.id, Self.type, Self.timestamp, Self.field("p") { $0.write(Self.samplePayload) }])
+        var decoded = 0
+        for round in 0..<20_000 {
+            var bytes: [UInt8]
+            if round.isMultiple(of: 2) {
+                bytes = (0..<Int.random(in: 0..<48, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            } else {
+                bytes = valid
+                for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                    bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+                }
+            }
+            if (try? EventCodec().decode(bytes)) != nil { decoded += 1 }
+        }
+        #expect(decoded > 0, "some mutations still decode, so the loop exercises the success path too")
+    }
+}
