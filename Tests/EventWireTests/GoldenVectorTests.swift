@@ -102,8 +102,11 @@ import Testing
         for file in files where !file.hasPrefix(".") && file != "README.md" {
             let bytes = [UInt8](try Data(contentsOf: folder.appendingPathComponent(file)))
             if let event = try? EventCodec().decode(bytes) {
-                let again = try EventCodec().decode(try EventCodec().encode(event))
-                #expect(again.id == event.id && again.data == event.data, "\(file)")
+                let encoded = try EventCodec().encode(event)
+                let again = try EventCodec().decode(encoded)
+                // Compared through encodings: a NaN payload is never == itself.
+                #expect(again.id == event.id, "\(file)")
+                #expect(try EventCodec().encode(again) == encoded, "\(file)")
             }
         }
     }

@@ -1,0 +1,44 @@
+import EventBus
+import EventWire
+
+/// A typed payload the fuzzer tries to build from every decoded event.
+struct FuzzPayload: EventPayload {
+    static let eventType: EventType = "fuzz.payload"
+    var name: String
+    var count: Int
+    var ratio: Double?
+    var tags: [String]?
+    var nested: [String: Int]?
+}
+
+/// libFuzzer's entry point: decode, materialise the payload (dynamic and typed), and check that
+/// decode(encode(decode(x))) == decode(x). Any trap, sanitizer report or failed check is a crash.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    guard let start else { return 0 }
+    let bytes = Array(UnsafeBufferPointer(start: start, count: count))
+    let codec = EventCodec()
+    guard let event = try? codec.decode(bytes) else { return 0 }
+    _ = event.data.description
+    _ = try? event.payload(as: FuzzPayload.self)
+    let encoded: [UInt8]
+    do {
+        encoded = try codec.encode(event)
+    } catch {
+        fatalError("a decoded event does not re-encode: \(error)")
+    }
+    let again: Event
+    do {
+        again = try codec.decode(encoded, frameType: event.type.name)
+    } catch {
+        fatalError("a re-encoded event does not decode: \(error)")
+    }
+    // Payloads are compared through their encodings: a NaN is never == itself.
+    guard again.id == event.id, again.type == event.type, again.timestamp == event.timestamp,
+        again.source == event.source, again.metadata == event.metadata, again.scope == event.scope,
+        again.origin == event.origin, (try? codec.encode(again)) == encoded
+    else {
+        fatalError("decode(encode(decode(x))) differs from decode(x): \(event) vs \(again)")
+    }
+    return 0
+}
