@@ -3,7 +3,8 @@ import Testing
 @testable import EventBus
 @testable import EventWire
 
-/// A small deterministic generator (SplitMix64), so a failing seed can be replayed.
+/// A small deterministic generator (SplitMix64), so a failing seed can be replayed; shared by
+/// the EventWire test suites.
 struct SeededGenerator: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }

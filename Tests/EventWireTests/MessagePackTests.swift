@@ -255,7 +255,7 @@ import EventBus
 
     @Test func randomTreesRoundTrip() throws {
         let seed = testSeed("randomTreesRoundTrip")
-        var generator = TreeGenerator(rng: SplitMix64(seed: seed))
+        var generator = TreeGenerator(rng: SeededGenerator(seed: seed))
         var seen: Set<String> = []
         for index in 0..<400 {
             // The first tree holds the 32-bit size boundaries; random ones reach them only rarely.
@@ -317,7 +317,7 @@ import EventBus
             "", "Z", "a", "a\0", "aa", "abcdefgh", "abcdefgh0", "abcdefgh1", "abcdefgi", "b",
             "e\u{301}x", "f", "é", "€", "😀",
         ]
-        var rng = SplitMix64(seed: 42)
+        var rng = SeededGenerator(seed: 42)
         var encodings: Set<[UInt8]> = []
         for round in 0..<20 {
             var keys = expectedOrder
@@ -355,7 +355,7 @@ import EventBus
         // Only skipValue accepts ext values: [ext8 of 3 bytes, [fixext1, nil]].
         let skipOnly = bytes(hex: "92c7030501020392d40100c0")
         samples.append(skipOnly)
-        var generator = TreeGenerator(rng: SplitMix64(seed: 7), largeBudget: 0)
+        var generator = TreeGenerator(rng: SeededGenerator(seed: 7), largeBudget: 0)
         while samples.count < 80 {
             let sample = encode(generator.value(depth: 3))
             if sample.count <= 600 { samples.append(sample) }  // every prefix is quadratic work
@@ -610,8 +610,8 @@ import EventBus
 
     @Test func randomAndMutatedInputsNeverTrap() throws {
         let seed = testSeed("randomAndMutatedInputsNeverTrap")
-        var rng = SplitMix64(seed: seed)
-        var generator = TreeGenerator(rng: SplitMix64(seed: seed ^ 0x5eed), largeBudget: 0)
+        var rng = SeededGenerator(seed: seed)
+        var generator = TreeGenerator(rng: SeededGenerator(seed: seed ^ 0x5eed), largeBudget: 0)
         var valid: [[UInt8]] = Self.pythonVectors.map { bytes(hex: $0.hex) }
         for _ in 0..<60 { valid.append(encode(generator.value(depth: 2))) }
         let interesting: [UInt8] = [0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc4, 0xc7, 0xca, 0xcb, 0xcf, 0xd3, 0xd4, 0xd9, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xe0, 0xff]
@@ -748,21 +748,6 @@ extension MessagePackTests {
         #expect(error?.message.contains("offset \(offset)") == true, "message says where: \(String(describing: error))", sourceLocation: sourceLocation)
     }
 
-    /// A small, fast, seedable generator (SplitMix64), so failures replay from a printed seed.
-    private struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-
-        init(seed: UInt64) { state = seed }
-
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// The seed for a randomized test: `EVENTWIRE_SEED` when set, else a fresh one; printed either way.
     private func testSeed(_ test: String) -> UInt64 {
         let environment = ProcessInfo.processInfo.environment["EVENTWIRE_SEED"]
@@ -775,7 +760,7 @@ extension MessagePackTests {
 
     /// Builds random `EventValue` trees that hit every MessagePack size boundary.
     private struct TreeGenerator {
-        var rng: SplitMix64
+        var rng: SeededGenerator
         /// How many more 65,535+ byte strings or large collections random trees may hold, to
         /// bound test time.
         var largeBudget = 3

@@ -13,6 +13,8 @@ import uuid
 
 import msgpack
 
+from make_vectors import sorted_maps  # the writer's map order, defined once beside the vectors
+
 ORDER = ["v", "id", "t", "ts", "src", "md", "sc", "on", "oi", "seq", "hop", "p"]
 
 
@@ -23,14 +25,6 @@ def from_json(value):
         return {k: from_json(v) for k, v in value.items()}
     if isinstance(value, list):
         return [from_json(v) for v in value]
-    return value
-
-
-def sorted_maps(value):
-    if isinstance(value, dict):
-        return {k: sorted_maps(value[k]) for k in sorted(value, key=lambda k: k.encode("utf-8"))}
-    if isinstance(value, list):
-        return [sorted_maps(v) for v in value]
     return value
 
 
