@@ -1,6 +1,7 @@
 # EventMesh — the two commands the README gives, and their parts.
 #   make demo   run the in-process integration demo
-#   make test   run every test: the full suite, then the concurrency suites under ThreadSanitizer
+#   make test   run every test: the full suite, the concurrency suites under ThreadSanitizer,
+#               and the Python check of the wire format's golden vectors
 SWIFT ?= swift
 
 VENV ?= .venv
@@ -10,7 +11,7 @@ FUZZ_SECONDS ?= 60
 
 help:
 	@echo "make demo       run the in-process demo (mesh demo)"
-	@echo "make test       run every test (unit suite + ThreadSanitizer concurrency suites)"
+	@echo "make test       run every test (unit suite, ThreadSanitizer suites, Python vector check)"
 	@echo "make test-unit  run the unit suite only"
 	@echo "make test-tsan  run the concurrency suites under ThreadSanitizer only"
 	@echo "make test-python check the wire format's golden vectors with Python's msgpack"
