@@ -2,8 +2,8 @@
 ///
 /// A workload is a recipe: ``prepare()`` builds its bus, subscribers and payload, and the
 /// returned ``PreparedWorkload`` runs the measured loop. The same workloads serve the
-/// package-benchmark suite in `Benchmarks/` and any other timer (a `mesh bench local`
-/// command, say), so every figure for the bus comes from one definition of the work.
+/// package-benchmark suite in `Benchmarks/`, the profiling driver and any other timer, so every
+/// figure for the bus comes from one definition of the work.
 ///
 /// ```swift
 /// for workload in BusWorkload.all {

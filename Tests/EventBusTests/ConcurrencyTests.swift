@@ -138,7 +138,6 @@ private struct ChurnWindow: Sendable {
     }
 
     @Test func concurrentTypedConversionsHappenOncePerEvent() {
-        let bus = EventBus()
         let event = Event(type: CountedPayload.eventType, data: ["value": 5])
         let before = CountedPayload.decodes.load(ordering: .relaxed)
         let values = LockedValueBox([Int]())
@@ -151,7 +150,6 @@ private struct ChurnWindow: Sendable {
         #expect(values.withLockedValue { $0 }.allSatisfy { $0 == 5 })
         // Racing first readers may each convert, but the cache settles on one result at once.
         #expect(CountedPayload.decodes.load(ordering: .relaxed) - before <= 8)
-        _ = bus
     }
 
     @Test func concurrentScopedPublishesReachTheRootOnce() {

@@ -327,15 +327,9 @@ typealias Field = (String, @Sendable (inout MessagePackWriter) -> Void)
     }
 
     @Test func invalidUTF8InAField() {
-        var writer = MessagePackWriter()
-        writer.writeMapHeader(5)
-        for (key, write) in [Self.version, Self.id, Self.type, Self.timestamp] {
-            writer.writeString(key)
-            write(&writer)
-        }
-        writer.writeString("src")
-        writer.writeRaw([0xA2, 0xC3, 0x28])  // fixstr of 2 bytes that are not UTF-8
-        expectError(writer.bytes, .invalidUTF8, field: "src")
+        // A fixstr of 2 bytes that are not UTF-8.
+        let source = Self.field("src") { $0.writeRaw([0xA2, 0xC3, 0x28]) }
+        expectError(Self.envelope([Self.version, Self.id, Self.type, Self.timestamp, source]), .invalidUTF8, field: "src")
     }
 
     @Test func aPayloadBeyondTheLimits() {
@@ -351,15 +345,9 @@ typealias Field = (String, @Sendable (inout MessagePackWriter) -> Void)
     }
 
     @Test func anExtensionTypeInThePayload() {
-        var writer = MessagePackWriter()
-        writer.writeMapHeader(5)
-        for (key, write) in [Self.version, Self.id, Self.type, Self.timestamp] {
-            writer.writeString(key)
-            write(&writer)
-        }
-        writer.writeString("p")
-        writer.writeRaw([0xD6, 0xFF, 0, 0, 0, 1])  // fixext 4, the timestamp extension
-        expectError(writer.bytes, .unsupportedFormat, field: "p")
+        // A fixext 4: MessagePack's timestamp extension.
+        let payload = Self.field("p") { $0.writeRaw([0xD6, 0xFF, 0, 0, 0, 1]) }
+        expectError(Self.envelope([Self.version, Self.id, Self.type, Self.timestamp, payload]), .unsupportedFormat, field: "p")
     }
 
     @Test func garbageNeverTraps() {
