@@ -25,7 +25,7 @@ let package = Package(
         ),
         .target(
             name: "EventBusWorkloads",
-            dependencies: ["EventBus"]
+            dependencies: ["EventBus", "EventWire"]
         ),
         .executableTarget(
             name: "mesh",

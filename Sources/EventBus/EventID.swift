@@ -28,12 +28,19 @@ public struct EventID: Sendable, Hashable, Comparable {
     /// Makes an id from exactly 16 bytes in network (big-endian) order.
     /// - Parameter bytes: the 16 bytes of the id.
     /// - Returns: `nil` if `bytes` does not hold exactly 16 bytes.
+    @inlinable
     public init?<Bytes: Collection>(bytes: Bytes) where Bytes.Element == UInt8 {
         guard bytes.count == 16 else { return nil }
         var high: UInt64 = 0
         var low: UInt64 = 0
-        for (index, byte) in bytes.enumerated() {
-            if index < 8 { high = high << 8 | UInt64(byte) } else { low = low << 8 | UInt64(byte) }
+        var index = bytes.startIndex
+        for _ in 0..<8 {
+            high = high << 8 | UInt64(bytes[index])
+            bytes.formIndex(after: &index)
+        }
+        for _ in 0..<8 {
+            low = low << 8 | UInt64(bytes[index])
+            bytes.formIndex(after: &index)
         }
         self.init(high: high, low: low)
     }

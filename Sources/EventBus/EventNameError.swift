@@ -68,21 +68,41 @@ func validateEventName(_ name: String, allowWildcards: Bool, allowReserved: Bool
     if !allowReserved, utf8.first == UInt8(ascii: "_") {
         throw EventNameError(.reserved, name: name, message: "names starting with \"_\" are reserved for the mesh")
     }
-    if utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) {
-        throw EventNameError(.invalidCharacter, name: name, message: "whitespace and control characters are not allowed")
+    // One pass over the bytes, token by token, with no allocation: this runs for every event
+    // that arrives from the network.
+    var scratch = name
+    let failure = scratch.withUTF8 { (bytes) -> EventNameError? in
+        var tokenLength = 0
+        var wildcard: UInt8 = 0  // the byte of a one-byte token that is "*" or ">", else 0
+        if bytes.contains(where: { $0 <= 0x20 || $0 == 0x7F }) {
+            return EventNameError(.invalidCharacter, name: name, message: "whitespace and control characters are not allowed")
+        }
+        var index = 0
+        while true {
+            let atEnd = index == bytes.count
+            let byte = atEnd ? UInt8(ascii: ".") : bytes[index]
+            if byte == UInt8(ascii: ".") {
+                if tokenLength == 0 {
+                    return EventNameError(.emptyToken, name: name, message: "tokens between dots must not be empty")
+                }
+                // A "*" or ">" is a wildcard only as a whole token; inside a longer token it is literal.
+                if tokenLength == 1 && wildcard != 0 {
+                    if !allowWildcards {
+                        return EventNameError(.wildcardInType, name: name, message: "\"*\" and \">\" tokens are for subscription patterns, not event types")
+                    }
+                    if wildcard == UInt8(ascii: ">") && !atEnd {
+                        return EventNameError(.misplacedFullWildcard, name: name, message: "\">\" must be the last token")
+                    }
+                }
+                if atEnd { return nil }
+                tokenLength = 0
+                wildcard = 0
+            } else {
+                if tokenLength == 0 && (byte == UInt8(ascii: "*") || byte == UInt8(ascii: ">")) { wildcard = byte }
+                tokenLength += 1
+            }
+            index += 1
+        }
     }
-    let tokens = utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-    for (index, token) in tokens.enumerated() {
-        if token.isEmpty {
-            throw EventNameError(.emptyToken, name: name, message: "tokens between dots must not be empty")
-        }
-        // A "*" or ">" is a wildcard only as a whole token; inside a longer token it is literal.
-        guard token.count == 1, let byte = token.first, byte == UInt8(ascii: "*") || byte == UInt8(ascii: ">") else { continue }
-        if !allowWildcards {
-            throw EventNameError(.wildcardInType, name: name, message: "\"*\" and \">\" tokens are for subscription patterns, not event types")
-        }
-        if byte == UInt8(ascii: ">") && index != tokens.count - 1 {
-            throw EventNameError(.misplacedFullWildcard, name: name, message: "\">\" must be the last token")
-        }
-    }
+    if let failure { throw failure }
 }

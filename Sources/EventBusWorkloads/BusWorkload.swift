@@ -34,7 +34,7 @@ public struct BusWorkload: Sendable {
         make()
     }
 
-    /// Every workload, the baseline first.
+    /// Every workload: the bus workloads after their baseline, then the wire workloads after theirs.
     public static let all: [BusWorkload] = [
         .baseline,
         .publishNoSubscriber,
@@ -45,6 +45,9 @@ public struct BusWorkload: Sendable {
         .typedPublishTypedSubscriber,
         .untypedPublishTypedSubscriber,
         .typedPublishUntypedSubscriber,
+        .jsonRoundTripFoundation,
+        .wireRoundTripUntyped,
+        .wireRoundTripTyped,
     ]
 
     /// Finds a workload by its name.

@@ -9,6 +9,8 @@ public final class PreparedWorkload: Sendable {
     public let name: String
     /// How many handler calls one iteration makes (0 for publishing to no subscriber).
     public let handlersPerEvent: Int
+    /// For a wire workload, the size of one encoded event in bytes; `nil` for a bus workload.
+    public let bytesPerEvent: Int?
 
     private let body: @Sendable (Int) -> Void
     private let check: @Sendable () throws(WorkloadVerificationError) -> Void
@@ -16,11 +18,13 @@ public final class PreparedWorkload: Sendable {
     init(
         name: String,
         handlersPerEvent: Int,
+        bytesPerEvent: Int? = nil,
         run body: @escaping @Sendable (Int) -> Void,
         verify check: @escaping @Sendable () throws(WorkloadVerificationError) -> Void
     ) {
         self.name = name
         self.handlersPerEvent = handlersPerEvent
+        self.bytesPerEvent = bytesPerEvent
         self.body = body
         self.check = check
     }

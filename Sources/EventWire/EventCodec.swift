@@ -34,7 +34,7 @@ public struct EventCodec: Sendable {
     /// - Throws: ``WireError`` with code `invalidField` if a typed payload cannot be encoded, or
     ///   `limitExceeded` if the envelope would be larger than ``WireLimits/maxFrameBytes``.
     public func encode(_ event: Event) throws(WireError) -> [UInt8] {
-        var writer = MessagePackWriter(reservingCapacity: 256)
+        var writer = MessagePackWriter(reservingCapacity: 512)
         let origin = event.origin
         var count = 5  // v, id, t, ts, and p unless nil (adjusted below)
         if !event.source.isEmpty { count += 1 }
@@ -52,7 +52,7 @@ public struct EventCodec: Sendable {
         writer.writeString(EnvelopeKey.version)
         writer.writeInt(EventCodec.version)
         writer.writeString(EnvelopeKey.id)
-        writer.writeBinary(event.id.bytes)
+        writer.writeBinary16(high: event.id.high, low: event.id.low)
         writer.writeString(EnvelopeKey.type)
         writer.writeString(event.type.name)
         writer.writeString(EnvelopeKey.timestamp)
@@ -63,12 +63,7 @@ public struct EventCodec: Sendable {
         }
         if !event.metadata.isEmpty {
             writer.writeString(EnvelopeKey.metadata)
-            let entries = event.metadata.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-            writer.writeMapHeader(entries.count)
-            for (key, value) in entries {
-                writer.writeString(key)
-                writer.writeString(value)
-            }
+            writer.writeSortedMap(event.metadata) { writer, value in writer.writeString(value) }
         }
         if !event.scope.isEmpty {
             writer.writeString(EnvelopeKey.scope)
@@ -93,7 +88,7 @@ public struct EventCodec: Sendable {
             writer.writeString(EnvelopeKey.payload)
             writer.write(payload)
         }
-        let bytes = writer.bytes
+        let bytes = writer.takeBytes()
         if bytes.count > limits.maxFrameBytes {
             throw WireError(
                 .limitExceeded, offset: nil, field: EnvelopeKey.payload,
@@ -147,12 +142,15 @@ public struct EventCodec: Sendable {
 
         for _ in 0..<count {
             let keyOffset = reader.offset
-            let key: String
-            do throws(WireError) { key = try reader.readString() } catch { throw error.inField("envelope key") }
-            guard let known = EnvelopeKey.Known(rawValue: key) else {
+            let keyRange: Range<Int>
+            do throws(WireError) { keyRange = try reader.readStringRange() } catch { throw error.inField("envelope key") }
+            // Keys are matched as bytes, so a known key costs no String.
+            guard let packed = reader.packedShortString(keyRange), let known = EnvelopeKey.Known(packed: packed) else {
+                let key = String(decoding: reader.slice(keyRange), as: UTF8.self)
                 do throws(WireError) { try reader.skipValue() } catch { throw error.inField(key) }
                 continue
             }
+            let key = known.rawValue
             guard seen.insert(known) else {
                 throw WireError(.duplicateKey, offset: keyOffset, field: key, message: "envelope key \"\(key)\" appears twice (offset \(keyOffset))")
             }
@@ -162,8 +160,8 @@ public struct EventCodec: Sendable {
                 case .version:
                     version = try reader.readInt()
                 case .id:
-                    let raw = try reader.readBinary()
-                    guard let parsed = EventID(bytes: raw) else {
+                    let raw = try reader.readBinaryRange()
+                    guard let parsed = EventID(bytes: reader.slice(raw)) else {
                         throw WireError(.invalidField, offset: valueOffset, field: key, message: "id must be exactly 16 bytes, found \(raw.count) (offset \(valueOffset))")
                     }
                     id = parsed
@@ -265,6 +263,26 @@ enum EnvelopeKey {
     enum Known: String, CaseIterable {
         case version = "v", id, type = "t", timestamp = "ts", source = "src", metadata = "md", scope = "sc"
         case originNode = "on", originIncarnation = "oi", sequence = "seq", hops = "hop", payload = "p"
+
+        /// The key whose UTF-8 bytes, packed with their length, are `packed`
+        /// (``MessagePackReader/packedShortString(_:)``); `nil` for any other key.
+        init?(packed: UInt64) {
+            switch packed {
+            case 0x7600_0000_0000_0001: self = .version  // "v"
+            case 0x6964_0000_0000_0002: self = .id  // "id"
+            case 0x7400_0000_0000_0001: self = .type  // "t"
+            case 0x7473_0000_0000_0002: self = .timestamp  // "ts"
+            case 0x7372_6300_0000_0003: self = .source  // "src"
+            case 0x6d64_0000_0000_0002: self = .metadata  // "md"
+            case 0x7363_0000_0000_0002: self = .scope  // "sc"
+            case 0x6f6e_0000_0000_0002: self = .originNode  // "on"
+            case 0x6f69_0000_0000_0002: self = .originIncarnation  // "oi"
+            case 0x7365_7100_0000_0003: self = .sequence  // "seq"
+            case 0x686f_7000_0000_0003: self = .hops  // "hop"
+            case 0x7000_0000_0000_0001: self = .payload  // "p"
+            default: return nil
+            }
+        }
 
         /// A distinct bit per key, for ``Seen``.
         var bit: UInt16 {

@@ -280,6 +280,38 @@ typealias Field = (String, @Sendable (inout MessagePackWriter) -> Void)
         #expect(try EventCodec().decode(bytes).type == "a.b")
     }
 
+    @Test func everyEnvelopeKeyIsMatchedByItsBytes() throws {
+        for key in EnvelopeKey.Known.allCases {
+            let utf8 = Array(key.rawValue.utf8)
+            var writer = MessagePackWriter()
+            writer.writeString(key.rawValue)
+            var reader = MessagePackReader(bytes: writer.bytes)
+            let range = try reader.readStringRange()
+            let packed = try #require(reader.packedShortString(range))
+            #expect(EnvelopeKey.Known(packed: packed) == key, "key \(key.rawValue)")
+            // The same bytes with a trailing NUL, and a longer key with the same start, are other keys.
+            for other in [utf8 + [0], utf8 + Array("x".utf8), Array(utf8.dropLast())] where !other.isEmpty {
+                let otherKey = String(decoding: other, as: UTF8.self)
+                var otherWriter = MessagePackWriter()
+                otherWriter.writeString(otherKey)
+                var otherReader = MessagePackReader(bytes: otherWriter.bytes)
+                let otherRange = try otherReader.readStringRange()
+                let otherPacked = otherReader.packedShortString(otherRange)
+                #expect(otherPacked.flatMap(EnvelopeKey.Known.init(packed:)) != key, "\(other) matched \(key.rawValue)")
+            }
+        }
+    }
+
+    @Test func nearMissKeysAreUnknownAndSkipped() throws {
+        // "v\0" and "vv" are not "v": they are skipped, and the real "v" still counts.
+        let bytes = Self.envelope([
+            Self.field("v\u{0}") { $0.writeInt(9) }, Self.field("vv") { $0.writeInt(9) }, Self.field("version") { $0.writeInt(9) },
+            Self.version, Self.id, Self.type, Self.timestamp,
+        ])
+        #expect(try EventCodec().decode(bytes).type == "a.b")
+        expectError(Self.envelope([Self.field("v\u{0}") { $0.writeInt(1) }, Self.id, Self.type, Self.timestamp]), .missingField, field: "v")
+    }
+
     @Test func unsupportedVersion() {
         expectError(Self.envelope([Self.field("v") { $0.writeInt(2) }, Self.id, Self.type, Self.timestamp]), .unsupportedVersion, field: "v")
     }

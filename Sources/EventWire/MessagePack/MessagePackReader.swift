@@ -226,6 +226,64 @@ public struct MessagePackReader: Sendable {
         return string
     }
 
+    /// Reads a string and returns where its UTF-8 bytes are, without making a `String`: for map
+    /// keys that are only compared. Validates exactly as ``readString()`` does.
+    mutating func readStringRange() throws(WireError) -> Range<Int> {
+        let start = position
+        let format = try formatByte(at: start, expected: "a string")
+        guard let (length, headerSize) = try stringHeader(format, at: start) else {
+            throw Self.unexpected(format, at: start, expected: "a string")
+        }
+        try checkPayload(format, at: start, headerSize: headerSize, length: length)
+        let from = start + headerSize
+        guard Self.isValidUTF8(bytes[from..<from + length]) else {
+            throw invalidUTF8(format, at: start, from: from, length: length)
+        }
+        try countValue(at: start)
+        position = from + length
+        return from..<from + length
+    }
+
+    /// Reads a binary value and returns where its bytes are, without copying them.
+    mutating func readBinaryRange() throws(WireError) -> Range<Int> {
+        let start = position
+        let format = try formatByte(at: start, expected: "binary")
+        guard let (length, headerSize) = try binaryHeader(format, at: start) else {
+            throw Self.unexpected(format, at: start, expected: "binary")
+        }
+        try checkPayload(format, at: start, headerSize: headerSize, length: length)
+        try countValue(at: start)
+        let from = start + headerSize
+        position = from + length
+        return from..<from + length
+    }
+
+    /// The frame's bytes in `range` (a range this reader returned).
+    func slice(_ range: Range<Int>) -> ArraySlice<UInt8> {
+        bytes[range]
+    }
+
+    /// A short byte string in one integer: for `range` of at most 7 bytes, its bytes
+    /// big-endian from the most significant byte down, zero-padded, with the length in the
+    /// least significant byte (so no two byte strings share a value); `nil` for a longer range.
+    func packedShortString(_ range: Range<Int>) -> UInt64? {
+        guard range.count <= 7 else { return nil }
+        var packed = UInt64(range.count)
+        var shift: UInt64 = 56
+        for index in range {
+            packed |= UInt64(bytes[index]) << shift
+            shift &-= 8
+        }
+        return packed
+    }
+
+    /// Whether `bytes` are well-formed UTF-8.
+    @inline(__always)
+    static func isValidUTF8(_ bytes: ArraySlice<UInt8>) -> Bool {
+        if bytes.allSatisfy({ $0 < 0x80 }) { return true }
+        return bytes.withUnsafeBufferPointer { String(validating: $0, as: UTF8.self) } != nil
+    }
+
     /// Reads a binary value.
     ///
     /// - Returns: A copy of its bytes.

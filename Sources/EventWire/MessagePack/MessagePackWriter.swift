@@ -17,21 +17,76 @@ public import EventBus
 /// MessagePack cannot express a string, binary, array or map longer than 2^32 - 1 bytes or
 /// elements; writing one is a programming error and traps.
 public struct MessagePackWriter: Sendable {
-    /// The bytes written so far.
-    public private(set) var bytes: [UInt8]
+    /// The buffer: `storage[..<count]` is written, the rest is zeroed room to write into (so
+    /// that writing copies into place instead of appending element by element).
+    private var storage: [UInt8]
+    /// How many bytes have been written.
+    public private(set) var count = 0
+
+    /// The bytes written so far (a copy).
+    public var bytes: [UInt8] { Array(storage[..<count]) }
 
     /// Creates an empty writer.
     ///
     /// - Parameters:
     ///   - reservingCapacity: How many bytes to reserve up front; the buffer grows as needed.
     public init(reservingCapacity: Int = 256) {
-        bytes = []
-        bytes.reserveCapacity(Swift.max(0, reservingCapacity))
+        storage = [UInt8](repeating: 0, count: Swift.max(16, reservingCapacity))
+    }
+
+    /// Returns the bytes written and leaves the writer empty, without copying them.
+    public mutating func takeBytes() -> [UInt8] {
+        var taken: [UInt8] = []
+        swap(&taken, &storage)
+        taken.removeSubrange(count...)
+        count = 0
+        return taken
+    }
+
+    /// Makes room for `extra` more bytes.
+    @inline(__always)
+    private mutating func reserve(_ extra: Int) {
+        if storage.count - count < extra { grow(extra) }
+    }
+
+    @inline(never)
+    private mutating func grow(_ extra: Int) {
+        let needed = count + extra
+        var size = Swift.max(storage.count * 2, 64)
+        while size < needed { size *= 2 }
+        storage.append(contentsOf: repeatElement(0, count: size - storage.count))
+    }
+
+    /// Appends one byte.
+    @inline(__always)
+    private mutating func put(_ byte: UInt8) {
+        reserve(1)
+        storage[count] = byte
+        count += 1
+    }
+
+    /// Appends the bytes of `source`.
+    @inline(__always)
+    private mutating func put(_ source: UnsafeRawBufferPointer) {
+        guard !source.isEmpty else { return }
+        reserve(source.count)
+        let at = count
+        storage.withUnsafeMutableBytes { target in
+            target.baseAddress!.advanced(by: at).copyMemory(from: source.baseAddress!, byteCount: source.count)
+        }
+        count += source.count
+    }
+
+    /// Appends the bytes of any collection (contiguous ones are copied at once).
+    private mutating func putCollection(_ source: some Collection<UInt8>) {
+        if source.withContiguousStorageIfAvailable({ put(UnsafeRawBufferPointer($0)) }) != nil { return }
+        reserve(source.count)
+        for byte in source { put(byte) }
     }
 
     /// Writes `nil` (`0xc0`).
     public mutating func writeNil() {
-        bytes.append(0xc0)
+        put(0xc0)
     }
 
     /// Writes a boolean (`0xc2` false, `0xc3` true).
@@ -39,7 +94,7 @@ public struct MessagePackWriter: Sendable {
     /// - Parameters:
     ///   - value: The boolean to write.
     public mutating func writeBool(_ value: Bool) {
-        bytes.append(value ? 0xc3 : 0xc2)
+        put(value ? 0xc3 : 0xc2)
     }
 
     /// Writes a signed integer in its smallest MessagePack form.
@@ -54,10 +109,10 @@ public struct MessagePackWriter: Sendable {
         if value >= 0 {
             writeUInt(UInt64(value))
         } else if value >= -32 {
-            bytes.append(UInt8(truncatingIfNeeded: value))
+            put(UInt8(truncatingIfNeeded: value))
         } else if value >= Int64(Int8.min) {
-            bytes.append(0xd0)
-            bytes.append(UInt8(truncatingIfNeeded: value))
+            put(0xd0)
+            put(UInt8(truncatingIfNeeded: value))
         } else if value >= Int64(Int16.min) {
             append(0xd1, bigEndian: Int16(truncatingIfNeeded: value))
         } else if value >= Int64(Int32.min) {
@@ -73,10 +128,10 @@ public struct MessagePackWriter: Sendable {
     ///   - value: The integer to write.
     public mutating func writeUInt(_ value: UInt64) {
         if value < 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: value))
+            put(UInt8(truncatingIfNeeded: value))
         } else if value <= UInt64(UInt8.max) {
-            bytes.append(0xcc)
-            bytes.append(UInt8(truncatingIfNeeded: value))
+            put(0xcc)
+            put(UInt8(truncatingIfNeeded: value))
         } else if value <= UInt64(UInt16.max) {
             append(0xcd, bigEndian: UInt16(truncatingIfNeeded: value))
         } else if value <= UInt64(UInt32.max) {
@@ -102,15 +157,16 @@ public struct MessagePackWriter: Sendable {
     /// - Parameters:
     ///   - value: The string to write; at most 2^32 - 1 bytes of UTF-8.
     public mutating func writeString(_ value: String) {
-        let utf8 = value.utf8
-        let count = utf8.count
-        if count < 32 {
-            bytes.append(0xa0 | UInt8(truncatingIfNeeded: count))
-        } else {
-            writeLengthHeader(count, kind: "string", tag8: 0xd9, tag16: 0xda, tag32: 0xdb)
-        }
-        if utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
-            bytes.append(contentsOf: utf8)
+        // withUTF8 gives contiguous bytes for every string, small (inline) ones included.
+        var value = value
+        value.withUTF8 { utf8 in
+            let count = utf8.count
+            if count < 32 {
+                put(0xa0 | UInt8(truncatingIfNeeded: count))
+            } else {
+                writeLengthHeader(count, kind: "string", tag8: 0xd9, tag16: 0xda, tag32: 0xdb)
+            }
+            put(UnsafeRawBufferPointer(utf8))
         }
     }
 
@@ -120,7 +176,7 @@ public struct MessagePackWriter: Sendable {
     ///   - value: The bytes to write; at most 2^32 - 1 of them.
     public mutating func writeBinary(_ value: some Collection<UInt8>) {
         writeLengthHeader(value.count, kind: "binary", tag8: 0xc4, tag16: 0xc5, tag32: 0xc6)
-        bytes.append(contentsOf: value)
+        putCollection(value)
     }
 
     /// Writes the header of an array of `count` elements (fixarray, array16 or array32); the
@@ -130,7 +186,7 @@ public struct MessagePackWriter: Sendable {
     ///   - count: The number of elements that follow, from 0 to 2^32 - 1.
     public mutating func writeArrayHeader(_ count: Int) {
         if count >= 0 && count < 16 {
-            bytes.append(0x90 | UInt8(truncatingIfNeeded: count))
+            put(0x90 | UInt8(truncatingIfNeeded: count))
         } else {
             writeLengthHeader(count, kind: "array", tag8: nil, tag16: 0xdc, tag32: 0xdd)
         }
@@ -143,7 +199,7 @@ public struct MessagePackWriter: Sendable {
     ///   - count: The number of key-value entries that follow, from 0 to 2^32 - 1.
     public mutating func writeMapHeader(_ count: Int) {
         if count >= 0 && count < 16 {
-            bytes.append(0x80 | UInt8(truncatingIfNeeded: count))
+            put(0x80 | UInt8(truncatingIfNeeded: count))
         } else {
             writeLengthHeader(count, kind: "map", tag8: nil, tag16: 0xde, tag32: 0xdf)
         }
@@ -157,7 +213,7 @@ public struct MessagePackWriter: Sendable {
     /// - Parameters:
     ///   - bytes: The encoded bytes to append.
     public mutating func writeRaw(_ bytes: some Collection<UInt8>) {
-        self.bytes.append(contentsOf: bytes)
+        putCollection(bytes)
     }
 
     /// Writes a whole `EventValue` tree deterministically.
@@ -189,46 +245,61 @@ public struct MessagePackWriter: Sendable {
                 write(element)
             }
         case .map(let entries):
-            writeMapHeader(entries.count)
-            if entries.count <= 1 {
-                for (key, entry) in entries {
-                    writeString(key)
-                    write(entry)
-                }
-            } else {
-                // Sort positions, not entries, in scratch space that is on the stack for small
-                // maps; each position carries its key's first 8 bytes, so most comparisons are
-                // one integer comparison.
-                typealias Slot = (prefix: UInt64, index: Dictionary<String, EventValue>.Index)
-                withUnsafeTemporaryAllocation(of: Slot.self, capacity: entries.count) { scratch in
-                    var order = scratch
-                    var count = 0
-                    for index in entries.indices {
-                        order.initializeElement(at: count, to: (Self.utf8Prefix(entries[index].key), index))
-                        count += 1
-                    }
-                    order.sort { left, right in
-                        left.prefix != right.prefix
-                            ? left.prefix < right.prefix
-                            : Self.utf8Precedes(entries[left.index].key, entries[right.index].key)
-                    }
-                    for slot in order {
-                        let (key, entry) = entries[slot.index]
-                        writeString(key)
-                        write(entry)
-                    }
-                    _ = order.deinitialize()
-                }
-            }
+            writeSortedMap(entries) { writer, entry in writer.write(entry) }
         }
+    }
+
+    /// Writes a map of string keys in ascending order of their UTF-8 bytes, each value with
+    /// `writeValue`.
+    @inline(__always)
+    mutating func writeSortedMap<Value>(_ entries: [String: Value], writeValue: (inout Self, Value) -> Void) {
+        writeMapHeader(entries.count)
+        if entries.count <= 1 {
+            for (key, entry) in entries {
+                writeString(key)
+                writeValue(&self, entry)
+            }
+            return
+        }
+        // Sort positions, not entries, in scratch space that is on the stack for small maps;
+        // each position carries its key's first 8 bytes, so most comparisons are one integer
+        // comparison.
+        typealias Slot = (prefix: UInt64, index: Dictionary<String, Value>.Index)
+        withUnsafeTemporaryAllocation(of: Slot.self, capacity: entries.count) { scratch in
+            var order = scratch
+            var count = 0
+            for index in entries.indices {
+                order.initializeElement(at: count, to: (Self.utf8Prefix(entries[index].key), index))
+                count += 1
+            }
+            order.sort { left, right in
+                left.prefix != right.prefix
+                    ? left.prefix < right.prefix
+                    : Self.utf8Precedes(entries[left.index].key, entries[right.index].key)
+            }
+            for slot in order {
+                let (key, entry) = entries[slot.index]
+                writeString(key)
+                writeValue(&self, entry)
+            }
+            _ = order.deinitialize()
+        }
+    }
+
+    /// Writes 16 bytes as bin8, from two big-endian halves (an event id) without an array.
+    mutating func writeBinary16(high: UInt64, low: UInt64) {
+        put(0xc4)
+        put(16)
+        withUnsafeBytes(of: high.bigEndian) { put($0) }
+        withUnsafeBytes(of: low.bigEndian) { put($0) }
     }
 
     /// Writes the smallest of the 8-, 16- and 32-bit length headers for `count`.
     private mutating func writeLengthHeader(_ count: Int, kind: StaticString, tag8: UInt8?, tag16: UInt8, tag32: UInt8) {
         precondition(count >= 0 && UInt64(count) <= UInt64(UInt32.max), "MessagePack cannot encode a \(kind) of length \(count); the most is 2^32 - 1")
         if let tag8, count <= Int(UInt8.max) {
-            bytes.append(tag8)
-            bytes.append(UInt8(truncatingIfNeeded: count))
+            put(tag8)
+            put(UInt8(truncatingIfNeeded: count))
         } else if count <= Int(UInt16.max) {
             append(tag16, bigEndian: UInt16(truncatingIfNeeded: count))
         } else {
@@ -239,8 +310,8 @@ public struct MessagePackWriter: Sendable {
     /// Appends a format byte followed by `value` in big-endian byte order.
     @inline(__always)
     private mutating func append<T: FixedWidthInteger>(_ tag: UInt8, bigEndian value: T) {
-        bytes.append(tag)
-        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+        put(tag)
+        withUnsafeBytes(of: value.bigEndian) { put($0) }
     }
 }
 
