@@ -18,11 +18,20 @@ help:
 	@echo "make fuzz       fuzz the wire decoder for FUZZ_SECONDS (default 60) with libFuzzer"
 	@echo "make bench      run the bus benchmarks (Benchmarks/, release build)"
 
-# Everything the build needs beyond Swift itself is installed here when missing.
+# Everything the build needs beyond Swift itself is installed here when missing: libzmq's
+# headers and pkg-config file (Debian/Ubuntu: libzmq3-dev), with apt-get when run as root.
 deps:
 	@command -v $(SWIFT) >/dev/null 2>&1 || { \
 	  echo "error: '$(SWIFT)' not found. Install Swift 6 (https://www.swift.org/install/linux/) and put it on PATH." >&2; \
 	  exit 1; }
+	@pkg-config --exists libzmq 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "== installing libzmq3-dev and pkg-config (apt-get)"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libzmq3-dev pkg-config; \
+	  else \
+	    echo "error: libzmq not found. Install it: sudo apt-get install libzmq3-dev pkg-config (Debian/Ubuntu), brew install zeromq pkg-config (macOS)." >&2; \
+	    exit 1; \
+	  fi; }
 
 demo: deps
 	$(SWIFT) run mesh demo

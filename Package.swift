@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "EventBus", targets: ["EventBus"]),
         .library(name: "EventWire", targets: ["EventWire"]),
+        .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
         .library(name: "EventBusWorkloads", targets: ["EventBusWorkloads"]),
         .executable(name: "mesh", targets: ["mesh"]),
     ],
@@ -22,6 +23,15 @@ let package = Package(
         .target(
             name: "EventWire",
             dependencies: ["EventBus"]
+        ),
+        .systemLibrary(
+            name: "CZeroMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"]), .brew(["zeromq"])]
+        ),
+        .target(
+            name: "ZeroMQ",
+            dependencies: ["CZeroMQ"]
         ),
         .target(
             name: "EventBusWorkloads",
@@ -45,10 +55,14 @@ let package = Package(
             // Read from disk by the tests (and by the Python checker and the fuzzer).
             exclude: ["Vectors", "FuzzRegressions"]
         ),
+        .testTarget(
+            name: "ZeroMQTests",
+            dependencies: ["ZeroMQ"]
+        ),
     ]
 )
 
-for target in package.targets {
+for target in package.targets where target.type != .system {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
