@@ -8,12 +8,14 @@ let package = Package(
         .library(name: "EventBus", targets: ["EventBus"]),
         .library(name: "EventWire", targets: ["EventWire"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+        .library(name: "EventMesh", targets: ["EventMesh"]),
         .library(name: "EventBusWorkloads", targets: ["EventBusWorkloads"]),
         .executable(name: "mesh", targets: ["mesh"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(
@@ -32,6 +34,16 @@ let package = Package(
         .target(
             name: "ZeroMQ",
             dependencies: ["CZeroMQ"]
+        ),
+        .target(
+            name: "EventMesh",
+            dependencies: [
+                "EventBus",
+                "EventWire",
+                "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .target(
             name: "EventBusWorkloads",
@@ -58,6 +70,10 @@ let package = Package(
         .testTarget(
             name: "ZeroMQTests",
             dependencies: ["ZeroMQ"]
+        ),
+        .testTarget(
+            name: "EventMeshTests",
+            dependencies: ["EventMesh", "ZeroMQ"]
         ),
     ]
 )

@@ -1,0 +1,212 @@
+import Dispatch
+import EventBus
+public import Logging
+public import ZeroMQ
+
+/// A forwarder between publishing and subscribing nodes: an XSUB socket that nodes publish to
+/// and an XPUB socket that nodes subscribe at, on one I/O thread of its own.
+///
+/// The XSUB side subscribes to everything upstream, so publishers need nothing from a broker
+/// (a restarted broker works at once) and filtering happens only at the XPUB side, per
+/// subscriber. Several brokers may run side by side; nodes connect to all of them and dedup
+/// hides the copies.
+///
+/// ```swift
+/// let broker = Broker()
+/// let address = try broker.start()          // binds tcp://127.0.0.1:* twice
+/// let node = MeshConfiguration(brokers: [address])
+/// …
+/// broker.stop()
+/// ```
+public final class Broker: @unchecked Sendable {
+    // @unchecked: mutable state is in `state`, behind its lock; sockets live in the I/O loop.
+
+    /// What a broker has forwarded.
+    public struct Stats: Sendable, Codable, Hashable {
+        /// Messages forwarded from publishers to subscribers.
+        public var forwarded: UInt64 = 0
+        /// Bytes of those messages (all frames).
+        public var forwardedBytes: UInt64 = 0
+        /// Subscription and unsubscription messages received from subscribers.
+        public var subscriptionMessages: UInt64 = 0
+        /// Connections up now (both sides), as the socket monitors report them.
+        public var connections = 0
+        /// Whether the broker is bound and forwarding.
+        public var bound = false
+        /// The endpoints, once bound.
+        public var publishEndpoint = ""
+        public var subscribeEndpoint = ""
+
+        public init() {}
+    }
+
+    /// Where the broker binds.
+    public let publishBind: String
+    public let subscribeBind: String
+    private let logger: Logger
+    private let wakeup: ZMQWakeup
+    private let state = LockedValueBox<State>(State())
+    private let thread = LockedValueBox<IOThread?>(nil)
+
+    private struct State {
+        var stats = Stats()
+        var started = false
+        var stopping = false
+    }
+
+    /// Makes a broker; nothing is bound until ``start()``.
+    /// - Parameters:
+    ///   - publishBind: where nodes publish to (default `tcp://127.0.0.1:*`, an OS-assigned port).
+    ///   - subscribeBind: where nodes subscribe (default `tcp://127.0.0.1:*`).
+    ///   - logger: where the broker logs.
+    /// - Throws: ``ZeroMQ/ZMQError`` if the process is out of file descriptors.
+    public init(
+        publishBind: String = "tcp://127.0.0.1:*",
+        subscribeBind: String = "tcp://127.0.0.1:*",
+        logger: Logger = Logger(label: "EventMesh.Broker")
+    ) throws(ZMQError) {
+        self.publishBind = publishBind
+        self.subscribeBind = subscribeBind
+        self.logger = logger
+        self.wakeup = try ZMQWakeup()
+    }
+
+    /// Binds both sides and starts forwarding on a new thread.
+    /// - Returns: the bound endpoints (ports read back), as nodes should connect to them.
+    /// - Throws: ``MeshError`` (`socket`, with the ``ZeroMQ/ZMQError``, if an endpoint is in use
+    ///   or malformed; `alreadyStarted`).
+    @discardableResult
+    public func start() throws(MeshError) -> BrokerAddress {
+        try state.withLockedValue { (state) throws(MeshError) in
+            guard !state.started else { throw MeshError(.alreadyStarted, "the broker was already started") }
+            state.started = true
+        }
+        let outcome = LockedValueBox<Result<BrokerAddress, MeshError>?>(nil)
+        let started = DispatchSemaphore(value: 0)
+        let thread = IOThread(name: "mesh-broker") { [self] in
+            run { result in
+                outcome.withLockedValue { $0 = result }
+                started.signal()
+            }
+        }
+        started.wait()
+        switch outcome.withLockedValue({ $0 })! {
+        case .success(let address):
+            self.thread.withLockedValue { $0 = thread }
+            return address
+        case .failure(let error):
+            thread.join()
+            throw error
+        }
+    }
+
+    /// Stops forwarding, closes both sockets (dropping what is queued) and waits for the thread.
+    public func stop() {
+        state.withLockedValue { $0.stopping = true }
+        wakeup.signal()
+        let thread = self.thread.withLockedValue { thread -> IOThread? in
+            defer { thread = nil }
+            return thread
+        }
+        thread?.join()
+        state.withLockedValue { $0.stats.bound = false }
+    }
+
+    /// What the broker has forwarded so far.
+    public var stats: Stats { state.withLockedValue { $0.stats } }
+
+    private func run(started: (Result<BrokerAddress, MeshError>) -> Void) {
+        let context = ZMQContext()
+        let frontend: ZMQSocket
+        let backend: ZMQSocket
+        let frontendMonitor: ZMQMonitor
+        let backendMonitor: ZMQMonitor
+        let address: BrokerAddress
+        do {
+            frontend = try ZMQSocket(context, .xsub)
+            backend = try ZMQSocket(context, .xpub)
+            try frontend.setReceiveHighWaterMark(100_000)
+            try backend.setSendHighWaterMark(100_000)
+            try frontend.setHeartbeat(interval: 1000, timeout: 3000, ttl: 3000)
+            try backend.setHeartbeat(interval: 1000, timeout: 3000, ttl: 3000)
+            frontendMonitor = try frontend.monitor()
+            backendMonitor = try backend.monitor()
+            try frontend.bind(publishBind)
+            try backend.bind(subscribeBind)
+            // Subscribe to everything upstream: filtering happens only at the XPUB side.
+            try frontend.send([1])
+            address = BrokerAddress(publishEndpoint: try frontend.lastEndpoint, subscribeEndpoint: try backend.lastEndpoint)
+        } catch {
+            started(.failure(MeshError(.socket, "cannot bind the broker on \(publishBind) and \(subscribeBind)", cause: error)))
+            return
+        }
+        state.withLockedValue { state in
+            state.stats.bound = true
+            state.stats.publishEndpoint = address.publishEndpoint
+            state.stats.subscribeEndpoint = address.subscribeEndpoint
+        }
+        logger.info("broker bound", metadata: ["publish": "\(address.publishEndpoint)", "subscribe": "\(address.subscribeEndpoint)"])
+        started(.success(address))
+
+        let poller = ZMQPoller()
+        let frontendIndex = poller.add(frontend)
+        let backendIndex = poller.add(backend)
+        let wakeIndex = poller.add(fileDescriptor: wakeup.fileDescriptor)
+        let frontendMonitorIndex = poller.add(frontendMonitor.socket)
+        let backendMonitorIndex = poller.add(backendMonitor.socket)
+        while !state.withLockedValue({ $0.stopping }) {
+            do {
+                try poller.poll(timeoutMilliseconds: 1000)
+            } catch {
+                logger.error("polling failed; the broker stops", metadata: ["error": "\(error)"])
+                break
+            }
+            if poller.isReadable(wakeIndex) { wakeup.drain() }
+            if poller.isReadable(frontendMonitorIndex) { drain(frontendMonitor, side: "publish") }
+            if poller.isReadable(backendMonitorIndex) { drain(backendMonitor, side: "subscribe") }
+            if poller.isReadable(frontendIndex) {
+                var forwarded: UInt64 = 0
+                var bytes: UInt64 = 0
+                for _ in 0..<1024 {
+                    guard let frames = try? frontend.receive(wait: false) else { break }
+                    do {
+                        try backend.send(frames: frames)
+                        forwarded += 1
+                        bytes += UInt64(frames.reduce(0) { $0 + $1.count })
+                    } catch {
+                        logger.error("forwarding failed", metadata: ["error": "\(error)"])
+                    }
+                }
+                state.withLockedValue { state in
+                    state.stats.forwarded += forwarded
+                    state.stats.forwardedBytes += bytes
+                }
+            }
+            if poller.isReadable(backendIndex) {
+                // Subscriptions stop here: the XSUB side already takes everything.
+                var count: UInt64 = 0
+                while (try? backend.receive(wait: false)) != nil { count += 1 }
+                state.withLockedValue { $0.stats.subscriptionMessages += count }
+            }
+        }
+        frontend.close()
+        backend.close()
+        frontendMonitor.socket.close()
+        backendMonitor.socket.close()
+    }
+
+    private func drain(_ monitor: ZMQMonitor, side: String) {
+        while let event = try? monitor.receive(wait: false) {
+            switch event.kind {
+            case .accepted:
+                state.withLockedValue { $0.stats.connections += 1 }
+                logger.debug("node connected", metadata: ["side": "\(side)", "endpoint": "\(event.endpoint)"])
+            case .disconnected:
+                state.withLockedValue { $0.stats.connections = max(0, $0.stats.connections - 1) }
+                logger.debug("node disconnected", metadata: ["side": "\(side)", "endpoint": "\(event.endpoint)"])
+            default:
+                break
+            }
+        }
+    }
+}

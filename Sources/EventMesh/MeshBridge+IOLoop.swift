@@ -1,0 +1,279 @@
+import EventBus
+import EventWire
+import Logging
+import ZeroMQ
+
+// The bridge's I/O thread: it alone touches the sockets.
+extension MeshBridge {
+    /// The sockets of one run of the loop, made and used on the I/O thread only.
+    private final class Sockets {
+        let context: ZMQContext
+        let outbound: ZMQSocket
+        let inbound: ZMQSocket
+        let outboundMonitor: ZMQMonitor
+        let inboundMonitor: ZMQMonitor
+
+        init(configuration: MeshConfiguration) throws(ZMQError) {
+            context = ZMQContext()
+            outbound = try ZMQSocket(context, .pub)
+            try outbound.setSendHighWaterMark(configuration.sendHighWaterMark)
+            try outbound.setReconnectInterval(milliseconds: 100, maximum: 1000)
+            try outbound.setHeartbeat(interval: 1000, timeout: 3000, ttl: 3000)
+            inbound = try ZMQSocket(context, .sub)
+            try inbound.setReceiveHighWaterMark(configuration.receiveHighWaterMark)
+            try inbound.setMaximumMessageSize(configuration.maxFrameBytes)
+            try inbound.setReconnectInterval(milliseconds: 100, maximum: 1000)
+            try inbound.setHeartbeat(interval: 1000, timeout: 3000, ttl: 3000)
+            // Every event type and the mesh's own messages.
+            try inbound.subscribe(to: "")
+            outboundMonitor = try outbound.monitor()
+            inboundMonitor = try inbound.monitor()
+            for broker in configuration.brokers {
+                try outbound.connect(broker.publishEndpoint)
+                try inbound.connect(broker.subscribeEndpoint)
+            }
+        }
+    }
+
+    /// Runs until ``stop()``; `started` is called once, with the outcome of making the sockets.
+    func runIOLoop(started: (Result<Void, MeshError>) -> Void) {
+        let sockets: Sockets
+        do {
+            sockets = try Sockets(configuration: configuration)
+        } catch {
+            started(.failure(MeshError(.socket, "cannot connect \(origin.node) to its brokers", cause: error)))
+            return
+        }
+        let proceed = state.withLockedValue { state -> Bool in
+            guard state.phase == .starting else { return false }
+            state.phase = .running
+            if configuration.brokers.isEmpty { state.isReady = true }
+            return true
+        }
+        started(.success(()))
+        if proceed {
+            loop(sockets)
+        }
+        shutDown(sockets)
+    }
+
+    private func loop(_ sockets: Sockets) {
+        let poller = ZMQPoller()
+        let inboundIndex = poller.add(sockets.inbound)
+        let wakeIndex = poller.add(fileDescriptor: wakeup.fileDescriptor)
+        let outboundMonitorIndex = poller.add(sockets.outboundMonitor.socket)
+        let inboundMonitorIndex = poller.add(sockets.inboundMonitor.socket)
+        let heartbeatInterval = UInt64(max(10, configuration.heartbeatIntervalMilliseconds)) * 1_000_000
+        let probeInterval: UInt64 = 50_000_000
+        var nextHeartbeat = monotonicNanoseconds() + heartbeatInterval
+        var nextProbe = monotonicNanoseconds()
+        var probe = Probe(nonce: UInt64.random(in: 1...UInt64.max))
+        var malformedLog = RateLimitedLog()
+
+        while true {
+            let now = monotonicNanoseconds()
+            let ready = state.withLockedValue { $0.isReady }
+            if !ready && now >= nextProbe {
+                probe = Probe(nonce: UInt64.random(in: 1...UInt64.max))
+                send(.probe(origin, nonce: probe.nonce), on: sockets.outbound)
+                nextProbe = now + probeInterval
+            }
+            if now >= nextHeartbeat {
+                let latest = state.withLockedValue { $0.sequences }
+                send(.heartbeat(origin, latest: latest), on: sockets.outbound)
+                state.withLockedValue { state in
+                    state.stats.heartbeatsSent += 1
+                    state.dedup.expireIdle(now: now)
+                }
+                nextHeartbeat = now + heartbeatInterval
+            }
+            var deadline = nextHeartbeat
+            if !ready { deadline = min(deadline, nextProbe) }
+            let timeout = Int((deadline > now ? deadline - now : 0) / 1_000_000) + 1
+            do {
+                try poller.poll(timeoutMilliseconds: timeout)
+            } catch {
+                logger.error("polling failed; the bridge stops", metadata: ["error": "\(error)"])
+                return
+            }
+            if poller.isReadable(wakeIndex) {
+                wakeup.drain()
+            }
+            if poller.isReadable(outboundMonitorIndex) { drainMonitor(sockets.outboundMonitor, direction: "outbound") }
+            if poller.isReadable(inboundMonitorIndex) { drainMonitor(sockets.inboundMonitor, direction: "inbound") }
+            if poller.isReadable(inboundIndex) {
+                // A bounded batch, so that a flood of inbound events cannot starve sending.
+                for _ in 0..<1024 {
+                    let frames: [[UInt8]]?
+                    do {
+                        frames = try sockets.inbound.receive(wait: false)
+                    } catch {
+                        logger.error("receiving failed", metadata: ["error": "\(error)"])
+                        break
+                    }
+                    guard let frames else { break }
+                    handleInbound(frames, probe: &probe, log: &malformedLog)
+                }
+            }
+            flushOutbox(on: sockets.outbound)
+            if state.withLockedValue({ $0.phase == .stopping }) { return }
+        }
+    }
+
+    /// Sends everything queued, then (when stopping) closes with the linger period.
+    private func shutDown(_ sockets: Sockets) {
+        flushOutbox(on: sockets.outbound)
+        send(.nodeLeft(origin), on: sockets.outbound)
+        // Closing waits at most the linger period for queued messages to leave: the context's
+        // termination (when `sockets` goes away) is bounded by it, even if a broker never reads.
+        try? sockets.outbound.setLinger(milliseconds: configuration.lingerMilliseconds)
+        sockets.outbound.close()
+        sockets.inbound.close()
+        sockets.outboundMonitor.socket.close()
+        sockets.inboundMonitor.socket.close()
+    }
+
+    private func flushOutbox(on socket: ZMQSocket) {
+        let batch = state.withLockedValue { state -> [OutboundMessage] in
+            guard !state.outbox.isEmpty else { return [] }
+            defer { state.outbox.removeAll(keepingCapacity: true) }
+            return state.outbox
+        }
+        guard !batch.isEmpty else { return }
+        var sent: UInt64 = 0
+        for message in batch {
+            do {
+                // A PUB socket never blocks: at its high-water mark libzmq drops the message.
+                try socket.send(message.type, more: true)
+                try socket.send(message.body)
+                sent += 1
+            } catch {
+                logger.error("sending failed", metadata: ["type": "\(message.type)", "error": "\(error)"])
+            }
+        }
+        state.withLockedValue { $0.stats.sent += sent }
+    }
+
+    private func send(_ message: MeshControlMessage, on socket: ZMQSocket) {
+        do {
+            try socket.send(message.frameType, more: true)
+            try socket.send(message.encode())
+        } catch {
+            logger.error("sending a mesh control message failed", metadata: ["type": "\(message.frameType)", "error": "\(error)"])
+        }
+    }
+
+    private func drainMonitor(_ monitor: ZMQMonitor, direction: String) {
+        while let event = try? monitor.receive(wait: false) {
+            switch event.kind {
+            case .connected, .accepted:
+                state.withLockedValue { $0.stats.connections += 1 }
+                logger.info("connected", metadata: ["direction": "\(direction)", "endpoint": "\(event.endpoint)"])
+            case .disconnected:
+                state.withLockedValue { $0.stats.connections = max(0, $0.stats.connections - 1) }
+                logger.warning("disconnected", metadata: ["direction": "\(direction)", "endpoint": "\(event.endpoint)"])
+            case .handshakeFailedProtocol, .handshakeFailedNoDetail, .handshakeFailedAuth:
+                logger.warning("handshake failed", metadata: ["direction": "\(direction)", "endpoint": "\(event.endpoint)"])
+            default:
+                logger.trace("socket event", metadata: ["direction": "\(direction)", "event": "\(event)"])
+            }
+        }
+    }
+
+    // MARK: Inbound
+
+    private func handleInbound(_ frames: [[UInt8]], probe: inout Probe, log: inout RateLimitedLog) {
+        guard frames.count == 2 else {
+            malformed("frameCount", detail: "a message of \(frames.count) frames (expected 2)", log: &log)
+            return
+        }
+        guard let frameType = String(validating: frames[0], as: UTF8.self) else {
+            malformed(WireError.Code.invalidUTF8.description, detail: "frame 1 is not UTF-8", log: &log)
+            return
+        }
+        if frameType.hasPrefix(MeshControlMessage.prefix) {
+            handleControl(frameType: frameType, body: frames[1], probe: &probe, log: &log)
+            return
+        }
+        state.withLockedValue { $0.stats.received += 1 }
+        let event: Event
+        do {
+            event = try codec.decode(frames[1], frameType: frameType)
+        } catch {
+            malformed(error.code.description, detail: error.description, log: &log)
+            return
+        }
+        let eventOrigin = event.origin.map { OriginID(node: $0.node, incarnation: $0.incarnation) }
+        if eventOrigin == origin {
+            state.withLockedValue { $0.stats.ownEchoes += 1 }
+            return
+        }
+        let now = monotonicNanoseconds()
+        let (verdict, bus) = state.withLockedValue { state in
+            let verdict = state.dedup.admit(
+                id: event.id, type: frameType, origin: eventOrigin, sequence: event.origin?.sequence, now: now)
+            return (verdict, state.bus?.bus)
+        }
+        guard verdict == .deliver, let bus else { return }
+        bus.deliverRemote(event)
+    }
+
+    private func handleControl(frameType: String, body: [UInt8], probe: inout Probe, log: inout RateLimitedLog) {
+        let message: MeshControlMessage?
+        do {
+            message = try MeshControlMessage.decode(frameType: frameType, body: body, limits: codec.limits)
+        } catch {
+            malformed(error.code.description, detail: "\(frameType): \(error.description)", log: &log)
+            return
+        }
+        state.withLockedValue { $0.stats.controlReceived += 1 }
+        guard let message else { return }
+        switch message {
+        case .probe(let sender, let nonce):
+            guard sender == origin, nonce == probe.nonce else { return }
+            probe.copies += 1
+            // One copy comes back through each broker once the subscription is live there.
+            if probe.copies >= configuration.brokers.count {
+                let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+                    state.isReady = true
+                    defer { state.readyWaiters = [] }
+                    return state.readyWaiters
+                }
+                logger.info("ready: subscriptions are live on every broker", metadata: ["brokers": "\(configuration.brokers.count)"])
+                for waiter in waiters { waiter.resume() }
+            }
+        case .heartbeat(let sender, let latest):
+            guard sender != origin else { return }
+            let now = monotonicNanoseconds()
+            state.withLockedValue { $0.dedup.announce(sender, latest: latest, now: now) }
+        case .nodeLeft(let sender):
+            guard sender != origin else { return }
+            logger.info("node left", metadata: ["origin": "\(sender)"])
+        }
+    }
+
+    private func malformed(_ kind: String, detail: String, log: inout RateLimitedLog) {
+        state.withLockedValue { $0.stats.malformed[kind, default: 0] += 1 }
+        if log.shouldLog(kind, now: monotonicNanoseconds()) {
+            logger.warning("malformed message dropped", metadata: ["class": "\(kind)", "detail": "\(detail)"])
+        }
+    }
+}
+
+/// The readiness probe in flight.
+struct Probe {
+    var nonce: UInt64
+    var copies = 0
+    init(nonce: UInt64) { self.nonce = nonce }
+}
+
+/// At most one log line per class per second.
+struct RateLimitedLog {
+    private var lastLogged: [String: UInt64] = [:]
+
+    mutating func shouldLog(_ kind: String, now: UInt64) -> Bool {
+        if let last = lastLogged[kind], now &- last < 1_000_000_000 { return false }
+        lastLogged[kind] = now
+        return true
+    }
+}

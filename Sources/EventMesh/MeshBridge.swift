@@ -1,0 +1,252 @@
+import Dispatch
+public import EventBus
+public import EventWire
+import Logging
+public import ZeroMQ
+
+/// Joins a node's bus to the mesh: the bus's parent, which sends what is published on the node
+/// and delivers, exactly once, what other nodes publish.
+///
+/// ```swift
+/// let bridge = try MeshBridge(configuration: MeshConfiguration(brokers: [broker]))
+/// let bus = ScopedEventBus(scope: "node-a", parent: bridge)
+/// try bridge.start(delivering: bus)
+/// await bridge.ready()
+/// bus.publish(.providerConnected, data: ["provider": "anthropic"])   // local subscribers, then the mesh
+/// bridge.stop()
+/// ```
+///
+/// **Outbound** (on the publishing thread, after local delivery): the bridge stamps the event's
+/// ``EventBus/EventOrigin`` — this node's id, the bridge's random incarnation, the next sequence
+/// number for (origin, event type), hop count 0 — encodes it (no lock held) and queues
+/// `[type | envelope]` for the I/O thread. Local events never reach it.
+///
+/// **Inbound** (on the I/O thread): decode (a malformed message is counted by error class, logged
+/// at most once a second per class, and dropped); drop this node's own events echoed back by a
+/// broker; ``DedupWindow`` decides deliver, duplicate or too old; delivered events enter the node
+/// bus with ``EventBus/EventBus/deliverRemote(_:)`` — history, then subscribers, never back to
+/// the bridge. Subscribers of remote events therefore run on the I/O thread: a handler that
+/// blocks delays every inbound event (hand slow work to a task or a stream).
+///
+/// **Threading**: one I/O thread per bridge owns every ZeroMQ socket (one PUB connected to each
+/// broker's publish side, one SUB connected to each broker's subscribe side, their monitors);
+/// publishers on any thread hand it encoded events through a locked queue and a ``ZMQWakeup``.
+///
+/// **Stopping** sends `_mesh.node.left`, flushes what is queued, and waits at most
+/// ``MeshConfiguration/lingerMilliseconds`` for the network to take it, even when a broker is
+/// unreachable.
+public final class MeshBridge: EventSink, @unchecked Sendable {
+    // @unchecked: every mutable field is in `state`, behind its lock; the sockets live only
+    // inside the I/O thread's loop.
+
+    /// The configuration the bridge was made with.
+    public let configuration: MeshConfiguration
+    /// This bridge's origin: the node id and a random incarnation drawn when the bridge was made.
+    public let origin: OriginID
+    let codec: EventCodec
+    let wakeup: ZMQWakeup
+    let logger: Logger
+    let state: LockedValueBox<State>
+    private let thread = LockedValueBox<IOThread?>(nil)
+
+    /// Makes a bridge; nothing connects until ``start(delivering:)``.
+    /// - Parameter configuration: the node's configuration.
+    /// - Throws: ``ZMQError`` if the process is out of file descriptors.
+    public init(configuration: MeshConfiguration) throws(ZMQError) {
+        self.configuration = configuration
+        self.origin = OriginID(node: configuration.nodeID, incarnation: UInt64.random(in: 1...UInt64.max))
+        var limits = WireLimits.default
+        limits.maxFrameBytes = configuration.maxFrameBytes
+        self.codec = EventCodec(limits: limits)
+        self.wakeup = try ZMQWakeup()
+        var logger = configuration.logger
+        logger[metadataKey: "node"] = "\(configuration.nodeID)"
+        self.logger = logger
+        self.state = LockedValueBox(State(dedup: DedupWindow(enabled: configuration.dedupEnabled, limits: configuration.dedupLimits)))
+    }
+
+    /// Connects to the brokers on a new I/O thread and starts delivering what arrives to `bus`.
+    /// - Parameter bus: the node bus (whose parent is this bridge); held weakly.
+    /// - Throws: ``MeshError`` if the bridge was already started, or a socket cannot be made
+    ///   or an endpoint is malformed (nothing is left running then).
+    public func start(delivering bus: EventBus) throws(MeshError) {
+        try state.withLockedValue { (state) throws(MeshError) in
+            guard state.phase == .idle else { throw MeshError(.alreadyStarted, "the bridge of \(origin.node) was already started") }
+            state.phase = .starting
+            state.bus = WeakBus(bus)
+        }
+        let startup = LockedValueBox<Result<Void, MeshError>?>(nil)
+        let started = DispatchSemaphore(value: 0)
+        let thread = IOThread(name: "mesh-io") { [self] in
+            runIOLoop { result in
+                startup.withLockedValue { $0 = result }
+                started.signal()
+            }
+        }
+        // The loop reports its startup (sockets made, endpoints connected) within moments; it
+        // never waits on the network before that.
+        started.wait()
+        if case .failure(let error) = startup.withLockedValue({ $0 })! {
+            thread.join()
+            state.withLockedValue { $0.phase = .stopped }
+            throw error
+        }
+        self.thread.withLockedValue { $0 = thread }
+    }
+
+    /// Waits until the node's subscriptions are live on every broker: a probe sent after them
+    /// has come back through each. Returns at once if there are no brokers.
+    ///
+    /// Publishing before that is allowed: events are delivered locally at once and sent, but
+    /// nodes whose subscriptions are not live yet may miss them (and count them lost once a
+    /// later event or heartbeat of the same type reveals the gap).
+    public func ready() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLockedValue { state -> Bool in
+                if state.isReady || state.phase == .stopped { return true }
+                state.readyWaiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    /// Whether the node's subscriptions are live on every broker.
+    public var isReady: Bool { state.withLockedValue { $0.isReady } }
+
+    /// Stops the I/O thread: announces `_mesh.node.left`, flushes queued events for at most the
+    /// linger period, closes the sockets and returns. Later events are dropped and counted.
+    public func stop() {
+        let shouldSignal = state.withLockedValue { state -> Bool in
+            switch state.phase {
+            case .idle:
+                state.phase = .stopped
+                return false
+            case .starting, .running:
+                state.phase = .stopping
+                return true
+            case .stopping, .stopped:
+                return false
+            }
+        }
+        if shouldSignal { wakeup.signal() }
+        let thread = self.thread.withLockedValue { thread -> IOThread? in
+            defer { thread = nil }
+            return thread
+        }
+        thread?.join()
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            state.phase = .stopped
+            defer { state.readyWaiters = [] }
+            return state.readyWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Whether the bridge has been stopped.
+    public var isStopped: Bool { state.withLockedValue { $0.phase == .stopped || $0.phase == .stopping } }
+
+    // MARK: Outbound
+
+    /// Takes an event published on the node bus: stamps, encodes and queues it for sending.
+    /// - Parameter event: the event, after local delivery.
+    public func accept(_ event: Event) {
+        guard !event.isLocal else { return }
+        let type = event.type.name
+        let sequence = state.withLockedValue { state -> UInt64? in
+            guard state.phase == .starting || state.phase == .running || state.phase == .idle else {
+                state.stats.droppedAfterStop += 1
+                return nil
+            }
+            state.stats.published += 1
+            let next = (state.sequences[type] ?? 0) + 1
+            state.sequences[type] = next
+            return next
+        }
+        guard let sequence else { return }
+        var stamped = event
+        stamped.origin = EventOrigin(node: origin.node, incarnation: origin.incarnation, sequence: sequence, hops: 0)
+        let body: [UInt8]
+        do {
+            body = try codec.encode(stamped)
+        } catch {
+            state.withLockedValue { $0.stats.encodeErrors += 1 }
+            logger.error("event not sent: it cannot be encoded", metadata: ["event_id": "\(event.id)", "type": "\(type)", "error": "\(error)"])
+            return
+        }
+        let wasEmpty = state.withLockedValue { state -> Bool? in
+            guard state.outbox.count < configuration.outboxCapacity else {
+                state.stats.queueDrops += 1
+                return nil
+            }
+            state.outbox.append(OutboundMessage(type: type, body: body))
+            return state.outbox.count == 1
+        }
+        if wasEmpty == true { wakeup.signal() }
+    }
+
+    // MARK: Stats
+
+    /// What the bridge has done so far.
+    public var stats: MeshBridgeStats {
+        state.withLockedValue { state in
+            var stats = state.stats
+            stats.nodeID = origin.node
+            stats.incarnation = origin.incarnation
+            stats.ready = state.isReady
+            let totals = state.dedup.totals
+            stats.delivered = totals.delivered
+            stats.duplicates = totals.duplicates
+            stats.tooOld = totals.tooOld
+            stats.lost = totals.lost
+            stats.origins = state.dedup.perOrigin.map { origin, counts in
+                MeshBridgeStats.Origin(node: origin.node, incarnation: origin.incarnation, counts: counts)
+            }.sorted { ($0.node, $0.incarnation) < ($1.node, $1.incarnation) }
+            stats.trackedOrigins = state.dedup.originCount
+            stats.trackedWindows = state.dedup.windowCount
+            stats.trackedUnsequencedIDs = state.dedup.unsequencedCount
+            stats.originsEvicted = state.dedup.originsEvicted
+            stats.originsExpired = state.dedup.originsExpired
+            stats.outboxSize = state.outbox.count
+            return stats
+        }
+    }
+}
+
+/// One queued outbound message.
+struct OutboundMessage: Sendable {
+    let type: String
+    let body: [UInt8]
+}
+
+/// A weak reference to the node bus, so that the bus (which holds the bridge as its parent) and
+/// the bridge do not keep each other alive.
+struct WeakBus: @unchecked Sendable {
+    // @unchecked: `weak` storage is read and written only inside `MeshBridge.state`'s lock.
+    weak var bus: EventBus?
+    init(_ bus: EventBus) { self.bus = bus }
+}
+
+extension MeshBridge {
+    /// Where the bridge is in its life.
+    enum Phase: Sendable {
+        case idle, starting, running, stopping, stopped
+    }
+
+    /// Everything mutable, behind one lock.
+    struct State: Sendable {
+        var phase = Phase.idle
+        var bus: WeakBus?
+        var outbox: [OutboundMessage] = []
+        var sequences: [String: UInt64] = [:]
+        var dedup: DedupWindow
+        var isReady = false
+        var readyWaiters: [CheckedContinuation<Void, Never>] = []
+        var stats = MeshBridgeStats()
+
+        init(dedup: DedupWindow) {
+            self.dedup = dedup
+        }
+    }
+}
+

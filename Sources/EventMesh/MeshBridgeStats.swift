@@ -1,0 +1,68 @@
+/// What a bridge has done: the figures `mesh stats` prints and tests read.
+///
+/// `delivered`, `duplicates`, `tooOld` and `lost` are over every origin, tracked or retired.
+/// `lost` includes events still missing inside a dedup window (they stop counting as lost if
+/// they arrive late), so at any quiet moment `delivered + lost` is what the origins published
+/// of the types this node hears, counted from its first contact with each.
+public struct MeshBridgeStats: Sendable, Codable, Hashable {
+    /// Loss and dedup counts of one origin.
+    public struct Origin: Sendable, Codable, Hashable {
+        /// The origin's node id.
+        public var node: String
+        /// The origin's incarnation.
+        public var incarnation: UInt64
+        /// Its counts.
+        public var counts: DeliveryCounts
+    }
+
+    /// This node's id.
+    public var nodeID = ""
+    /// This bridge's incarnation.
+    public var incarnation: UInt64 = 0
+    /// Whether the node's subscriptions are live on every broker.
+    public var ready = false
+    /// Events handed to the bridge to send.
+    public var published: UInt64 = 0
+    /// Events written to the outbound socket.
+    public var sent: UInt64 = 0
+    /// Events dropped because the outbox was full.
+    public var queueDrops: UInt64 = 0
+    /// Events that could not be encoded (e.g. larger than the frame limit).
+    public var encodeErrors: UInt64 = 0
+    /// Events handed to the bridge after it stopped, dropped.
+    public var droppedAfterStop: UInt64 = 0
+    /// Events waiting for the I/O thread now.
+    public var outboxSize = 0
+    /// Event messages received (before dedup; malformed ones included).
+    public var received: UInt64 = 0
+    /// This node's own events echoed back by a broker, dropped.
+    public var ownEchoes: UInt64 = 0
+    /// Events delivered to the node bus.
+    public var delivered: UInt64 = 0
+    /// Copies dropped as duplicates (with dedup off: delivered, and still counted here).
+    public var duplicates: UInt64 = 0
+    /// Events older than the dedup window, dropped.
+    public var tooOld: UInt64 = 0
+    /// Events never received (see the type's description).
+    public var lost: UInt64 = 0
+    /// Malformed messages by error class (a ``EventWire/WireError/Code`` name, or `frameCount`).
+    public var malformed: [String: UInt64] = [:]
+    /// Mesh control messages received (heartbeats, probes, node-left).
+    public var controlReceived: UInt64 = 0
+    /// Heartbeats sent.
+    public var heartbeatsSent: UInt64 = 0
+    /// Per-origin counts of the origins tracked now.
+    public var origins: [Origin] = []
+    /// Origins, (origin, type) windows and unsequenced ids tracked now: the memory of dedup.
+    public var trackedOrigins = 0
+    public var trackedWindows = 0
+    public var trackedUnsequencedIDs = 0
+    /// Origins forgotten at the cap, and after being idle.
+    public var originsEvicted: UInt64 = 0
+    public var originsExpired: UInt64 = 0
+    /// Connections up now, as the socket monitors report them (outbound + inbound).
+    public var connections = 0
+
+    /// Empty stats.
+    public init() {}
+}

@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+public import Logging
+
+/// The two endpoints of a broker: where nodes publish (its XSUB side) and where they subscribe
+/// (its XPUB side).
+public struct BrokerAddress: Sendable, Hashable, CustomStringConvertible {
+    /// Where nodes connect their outbound (PUB) socket.
+    public var publishEndpoint: String
+    /// Where nodes connect their inbound (SUB) socket.
+    public var subscribeEndpoint: String
+
+    /// Makes a broker address.
+    /// - Parameters:
+    ///   - publishEndpoint: the broker's XSUB endpoint.
+    ///   - subscribeEndpoint: the broker's XPUB endpoint.
+    public init(publishEndpoint: String, subscribeEndpoint: String) {
+        self.publishEndpoint = publishEndpoint
+        self.subscribeEndpoint = subscribeEndpoint
+    }
+
+    /// Parses `PUBLISH_ENDPOINT,SUBSCRIBE_ENDPOINT`, e.g.
+    /// `tcp://127.0.0.1:5555,tcp://127.0.0.1:5556`.
+    /// - Parameter text: the two endpoints separated by a comma.
+    /// - Returns: the address, or `nil` if `text` is not two non-empty endpoints.
+    public init?(_ text: String) {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingWhitespace() }
+        guard parts.count == 2, parts.allSatisfy({ $0.contains("://") && !$0.hasSuffix("://") }) else { return nil }
+        self.init(publishEndpoint: parts[0], subscribeEndpoint: parts[1])
+    }
+
+    /// `PUBLISH_ENDPOINT,SUBSCRIBE_ENDPOINT`, as ``init(_:)`` parses it.
+    public var description: String { "\(publishEndpoint),\(subscribeEndpoint)" }
+}
+
+/// How a node joins the mesh.
+public struct MeshConfiguration: Sendable {
+    /// This node's id, carried in every event it sends (default: the host name, or `node` if
+    /// it has none). Nodes must have distinct ids; a restarted node may reuse its id, since its
+    /// new incarnation makes it a new origin.
+    public var nodeID: String
+    /// The brokers to connect to; a node connects to all of them, and dedup hides the copies.
+    public var brokers: [BrokerAddress]
+    /// The outbound socket's high-water mark, in messages per broker (default 10 000).
+    public var sendHighWaterMark: Int = 10_000
+    /// The inbound socket's high-water mark, in messages per broker (default 10 000).
+    public var receiveHighWaterMark: Int = 10_000
+    /// How many recent events the node bus's history keeps (default 1000; 0 turns it off).
+    public var historyCapacity: Int = 1000
+    /// Whether duplicates are dropped (default `true`); off is for diagnosis only.
+    public var dedupEnabled: Bool = true
+    /// Memory bounds of dedup and loss accounting.
+    public var dedupLimits = DedupWindow.Limits()
+    /// Milliseconds between heartbeats (default 1000).
+    public var heartbeatIntervalMilliseconds: Int = 1000
+    /// How long stopping waits to flush unsent events, in milliseconds (default 1000).
+    public var lingerMilliseconds: Int = 1000
+    /// The most events waiting for the I/O thread; beyond it publishing drops and counts
+    /// (default 100 000).
+    public var outboxCapacity: Int = 100_000
+    /// The largest frame accepted from the network and sent to it (default 1 MiB).
+    public var maxFrameBytes: Int = 1 << 20
+    /// Where the node logs.
+    public var logger: Logger
+
+    /// Makes a configuration.
+    /// - Parameters:
+    ///   - nodeID: the node's id (default: ``MeshConfiguration/defaultNodeID``).
+    ///   - brokers: the brokers to connect to.
+    ///   - logger: where the node logs.
+    public init(nodeID: String = MeshConfiguration.defaultNodeID, brokers: [BrokerAddress], logger: Logger = Logger(label: "EventMesh")) {
+        self.nodeID = nodeID
+        self.brokers = brokers
+        self.logger = logger
+    }
+
+    /// The host name, or `node` if there is none. In a container scaled by Compose each replica
+    /// has its own host name (its container id), so scaled nodes get distinct ids.
+    public static var defaultNodeID: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "node" }
+        let name = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "node" : name
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        String(self.drop(while: { $0.isWhitespace }).reversed().drop(while: { $0.isWhitespace }).reversed())
+    }
+}

@@ -1,0 +1,172 @@
+import EventBus
+import Logging
+import Testing
+@testable import EventMesh
+
+/// Polls `condition` every 10 ms until it holds or `seconds` pass.
+func eventually(within seconds: Int = 30, _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return condition()
+}
+
+/// The ids of the events of one type a node's subscriber saw, in order of arrival.
+final class Seen: Sendable {
+    let ids = LockedValueBox<[EventID]>([])
+    var all: [EventID] { ids.withLockedValue { $0 } }
+    var count: Int { ids.withLockedValue { $0.count } }
+}
+
+/// Brokers and nodes in this process, on 127.0.0.1 with OS-assigned ports.
+final class TestMesh {
+    var brokers: [Broker] = []
+    var addresses: [BrokerAddress] = []
+    var nodes: [MeshNode] = []
+    var seen: [Seen] = []
+
+    init(brokers brokerCount: Int, nodes nodeCount: Int, dedup: Bool = true, type: EventType = "test.ping") async throws {
+        for _ in 0..<brokerCount {
+            let broker = try Broker()
+            addresses.append(try broker.start())
+            brokers.append(broker)
+        }
+        for index in 0..<nodeCount {
+            var configuration = MeshConfiguration(nodeID: "node-\(index)", brokers: addresses, logger: Logger(label: "test"))
+            configuration.dedupEnabled = dedup
+            configuration.historyCapacity = 50_000
+            configuration.sendHighWaterMark = 100_000
+            configuration.receiveHighWaterMark = 100_000
+            configuration.heartbeatIntervalMilliseconds = 200
+            let node = try MeshNode(configuration: configuration)
+            let seen = Seen()
+            node.bus.subscribe(EventPattern(type)) { event in seen.ids.withLockedValue { $0.append(event.id) } }
+            try node.start()
+            nodes.append(node)
+            self.seen.append(seen)
+        }
+        for node in nodes { await node.ready() }
+    }
+
+    func stop() {
+        for node in nodes { node.stop() }
+        for broker in brokers { broker.stop() }
+    }
+}
+
+@Suite(.timeLimit(.minutes(2))) struct MeshBridgeTests {
+    @Test func oneBrokerThreeNodesDeliverEveryEventExactlyOnceEverywhere() async throws {
+        let mesh = try await TestMesh(brokers: 1, nodes: 3)
+        defer { mesh.stop() }
+        var published = Set<EventID>()
+        for round in 0..<200 {
+            for node in mesh.nodes {
+                published.insert(try node.publish("test.ping", data: ["round": .int(Int64(round))]))
+            }
+        }
+        for (index, seen) in mesh.seen.enumerated() {
+            let complete = await eventually { seen.count >= published.count }
+            #expect(complete, "node \(index) saw \(seen.count) of \(published.count)")
+            #expect(Set(seen.all) == published, "node \(index): the set of ids differs")
+            #expect(seen.count == published.count, "node \(index): an event was delivered twice")
+            let history = mesh.nodes[index].bus.history(matching: "test.ping")
+            #expect(Set(history.map(\.id)) == published, "node \(index): history differs")
+            let stats = mesh.nodes[index].bridge.stats
+            #expect(stats.delivered == 400)
+            #expect(stats.lost == 0)
+            #expect(stats.duplicates == 0)
+            #expect(stats.ownEchoes == 200)
+        }
+    }
+
+    @Test func twoBrokersDoubleEveryEventAndDedupHidesTheCopies() async throws {
+        let mesh = try await TestMesh(brokers: 2, nodes: 3)
+        defer { mesh.stop() }
+        var published = Set<EventID>()
+        var own = [Int](repeating: 0, count: 3)
+        for index in 0..<10_000 {
+            published.insert(try mesh.nodes[index % 3].publish("test.ping", data: .int(Int64(index))))
+            own[index % 3] += 1
+        }
+        for (index, seen) in mesh.seen.enumerated() {
+            let remote = UInt64(10_000 - own[index])
+            let node = mesh.nodes[index]
+            // Every remote event arrives twice, once through each broker.
+            let settled = await eventually { node.bridge.stats.duplicates >= remote && seen.count >= 10_000 }
+            #expect(settled, "node \(index): \(seen.count) delivered, \(node.bridge.stats.duplicates) duplicates")
+            #expect(Set(seen.all) == published)
+            #expect(seen.count == 10_000, "node \(index): an event was delivered twice")
+            let stats = node.bridge.stats
+            #expect(stats.delivered == remote)
+            #expect(stats.duplicates == remote, "the duplicates counter equals the copies that arrived")
+            #expect(stats.lost == 0)
+        }
+    }
+
+    @Test func withDedupOffTheSecondCopiesAreDelivered() async throws {
+        let mesh = try await TestMesh(brokers: 2, nodes: 2, dedup: false)
+        defer { mesh.stop() }
+        var published: [EventID] = []
+        for index in 0..<500 { published.append(try mesh.nodes[0].publish("test.ping", data: .int(Int64(index)))) }
+        let receiver = mesh.seen[1]
+        // 500 events, each through both brokers: 1000 deliveries on the other node.
+        let complete = await eventually { receiver.count >= 1000 }
+        #expect(complete, "saw \(receiver.count) deliveries")
+        #expect(receiver.count == 1000)
+        #expect(Set(receiver.all) == Set(published))
+        #expect(mesh.nodes[1].bridge.stats.duplicates == 500)
+    }
+
+    @Test func publishingAfterStopIsATypedError() async throws {
+        let mesh = try await TestMesh(brokers: 1, nodes: 1)
+        mesh.stop()
+        let error = #expect(throws: MeshError.self) { try mesh.nodes[0].publish("test.ping") }
+        #expect(error?.code == .stopped)
+    }
+
+    @Test func localEventsNeverLeaveTheNode() async throws {
+        let mesh = try await TestMesh(brokers: 1, nodes: 2)
+        defer { mesh.stop() }
+        mesh.nodes[0].bus.publish(Event(type: "test.ping", isLocal: true))
+        let marker = try mesh.nodes[0].publish("test.ping")
+        let arrived = await eventually { mesh.seen[1].all.contains(marker) }
+        #expect(arrived)
+        #expect(mesh.seen[1].count == 1, "the local event reached the other node")
+        #expect(mesh.seen[0].count == 2)
+    }
+
+    @Test func aRestartedNodeIsANewOrigin() async throws {
+        let mesh = try await TestMesh(brokers: 1, nodes: 2)
+        defer { mesh.stop() }
+        let first = try mesh.nodes[0].publish("test.ping")
+        #expect(await eventually { mesh.seen[1].all.contains(first) })
+        mesh.nodes[0].stop()
+        // The same node id again, in a new bridge: its sequence numbers start over at 1.
+        var configuration = mesh.nodes[0].configuration
+        configuration.heartbeatIntervalMilliseconds = 200
+        let restarted = try MeshNode(configuration: configuration)
+        try restarted.start()
+        await restarted.ready()
+        defer { restarted.stop() }
+        let second = try restarted.publish("test.ping")
+        #expect(await eventually { mesh.seen[1].all.contains(second) }, "the restarted node's event was taken for a replay")
+        #expect(restarted.bridge.origin != mesh.nodes[0].bridge.origin)
+    }
+
+    @Test func garbageIsCountedByClassAndDeliveryGoesOn() async throws {
+        let mesh = try await TestMesh(brokers: 1, nodes: 1)
+        defer { mesh.stop() }
+        let node = mesh.nodes[0]
+        let garbage = try ZMQGarbageSender(broker: mesh.addresses[0])
+        let sent = await eventually {
+            garbage.send([Array("test.ping".utf8), [0xc1]])  // invalid format byte
+            garbage.send([Array("test.ping".utf8)])  // one frame
+            return node.bridge.stats.malformed["invalidFormat", default: 0] > 0 && node.bridge.stats.malformed["frameCount", default: 0] > 0
+        }
+        #expect(sent, "malformed: \(node.bridge.stats.malformed)")
+        let marker = try mesh.nodes[0].publish("test.ping")
+        #expect(await eventually { mesh.seen[0].all.contains(marker) })
+    }
+}
