@@ -53,8 +53,10 @@ let package = Package(
             name: "mesh",
             dependencies: [
                 "EventBus",
-                "EventBusWorkloads",
+                "EventMesh",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(

@@ -1,6 +1,7 @@
 import Dispatch
 import EventBus
 public import Logging
+public import ServiceLifecycle
 public import ZeroMQ
 
 /// A forwarder between publishing and subscribing nodes: an XSUB socket that nodes publish to
@@ -33,16 +34,24 @@ public final class Broker: @unchecked Sendable {
         public var connections = 0
         /// Whether the broker is bound and forwarding.
         public var bound = false
-        /// The endpoints, once bound.
+        /// The publish endpoint, once bound.
         public var publishEndpoint = ""
+        /// The subscribe endpoint, once bound.
         public var subscribeEndpoint = ""
+        /// The control endpoint, once bound (empty without one).
+        public var controlEndpoint = ""
 
         public init() {}
     }
 
-    /// Where the broker binds.
+    /// Where nodes publish to (the XSUB side binds here).
     public let publishBind: String
+    /// Where nodes subscribe (the XPUB side binds here).
     public let subscribeBind: String
+    /// Where the broker answers `stats` and `health` requests, if anywhere.
+    public let controlBind: String?
+    /// Messages queued per connection on each side before the broker drops.
+    public let highWaterMark: Int
     private let logger: Logger
     private let wakeup: ZMQWakeup
     private let state = LockedValueBox<State>(State())
@@ -58,15 +67,22 @@ public final class Broker: @unchecked Sendable {
     /// - Parameters:
     ///   - publishBind: where nodes publish to (default `tcp://127.0.0.1:*`, an OS-assigned port).
     ///   - subscribeBind: where nodes subscribe (default `tcp://127.0.0.1:*`).
+    ///   - controlBind: where to answer `stats` and `health` (default: nowhere).
+    ///   - highWaterMark: messages queued per connection on each side before the broker
+    ///     drops (default 100 000).
     ///   - logger: where the broker logs.
     /// - Throws: ``ZeroMQ/ZMQError`` if the process is out of file descriptors.
     public init(
         publishBind: String = "tcp://127.0.0.1:*",
         subscribeBind: String = "tcp://127.0.0.1:*",
+        controlBind: String? = nil,
+        highWaterMark: Int = 100_000,
         logger: Logger = Logger(label: "EventMesh.Broker")
     ) throws(ZMQError) {
         self.publishBind = publishBind
         self.subscribeBind = subscribeBind
+        self.controlBind = controlBind
+        self.highWaterMark = highWaterMark
         self.logger = logger
         self.wakeup = try ZMQWakeup()
     }
@@ -122,11 +138,17 @@ public final class Broker: @unchecked Sendable {
         let frontendMonitor: ZMQMonitor
         let backendMonitor: ZMQMonitor
         let address: BrokerAddress
+        let control: ControlEndpoint?
         do {
+            if let controlBind {
+                control = try ControlEndpoint(context: context, bind: controlBind)
+            } else {
+                control = nil
+            }
             frontend = try ZMQSocket(context, .xsub)
             backend = try ZMQSocket(context, .xpub)
-            try frontend.setReceiveHighWaterMark(100_000)
-            try backend.setSendHighWaterMark(100_000)
+            try frontend.setReceiveHighWaterMark(highWaterMark)
+            try backend.setSendHighWaterMark(highWaterMark)
             try frontend.setHeartbeat(interval: 1000, timeout: 3000, ttl: 3000)
             try backend.setHeartbeat(interval: 1000, timeout: 3000, ttl: 3000)
             frontendMonitor = try frontend.monitor()
@@ -144,6 +166,7 @@ public final class Broker: @unchecked Sendable {
             state.stats.bound = true
             state.stats.publishEndpoint = address.publishEndpoint
             state.stats.subscribeEndpoint = address.subscribeEndpoint
+            state.stats.controlEndpoint = control?.endpoint ?? ""
         }
         logger.info("broker bound", metadata: ["publish": "\(address.publishEndpoint)", "subscribe": "\(address.subscribeEndpoint)"])
         started(.success(address))
@@ -154,6 +177,7 @@ public final class Broker: @unchecked Sendable {
         let wakeIndex = poller.add(fileDescriptor: wakeup.fileDescriptor)
         let frontendMonitorIndex = poller.add(frontendMonitor.socket)
         let backendMonitorIndex = poller.add(backendMonitor.socket)
+        let controlIndex = control.map { poller.add($0.socket) }
         while !state.withLockedValue({ $0.stopping }) {
             do {
                 try poller.poll(timeoutMilliseconds: 1000)
@@ -162,6 +186,7 @@ public final class Broker: @unchecked Sendable {
                 break
             }
             if poller.isReadable(wakeIndex) { wakeup.drain() }
+            if let controlIndex, poller.isReadable(controlIndex), let control { control.serve(answerControl) }
             if poller.isReadable(frontendMonitorIndex) { drain(frontendMonitor, side: "publish") }
             if poller.isReadable(backendMonitorIndex) { drain(backendMonitor, side: "subscribe") }
             if poller.isReadable(frontendIndex) {
@@ -193,6 +218,19 @@ public final class Broker: @unchecked Sendable {
         backend.close()
         frontendMonitor.socket.close()
         backendMonitor.socket.close()
+        control?.socket.close()
+    }
+
+    private func answerControl(_ request: String) -> [UInt8] {
+        switch request {
+        case "stats":
+            return ControlEndpoint.json(stats)
+        case "health":
+            let bound = stats.bound
+            return ControlEndpoint.json(HealthReply(healthy: bound, role: "broker", detail: bound ? "bound" : "not bound"))
+        default:
+            return ControlEndpoint.unknown(request)
+        }
     }
 
     private func drain(_ monitor: ZMQMonitor, side: String) {
@@ -208,5 +246,15 @@ public final class Broker: @unchecked Sendable {
                 break
             }
         }
+    }
+}
+
+extension Broker: Service {
+    /// Runs the broker until graceful shutdown or cancellation, then stops it.
+    /// - Throws: ``MeshError`` if the broker cannot bind.
+    public func run() async throws {
+        try start()
+        try? await gracefulShutdown()
+        stop()
     }
 }

@@ -12,9 +12,16 @@ extension MeshBridge {
         let inbound: ZMQSocket
         let outboundMonitor: ZMQMonitor
         let inboundMonitor: ZMQMonitor
+        let control: ControlEndpoint?
 
         init(configuration: MeshConfiguration) throws(ZMQError) {
-            context = ZMQContext()
+            let context = ZMQContext()
+            self.context = context
+            if let bind = configuration.controlEndpoint {
+                control = try ControlEndpoint(context: context, bind: bind)
+            } else {
+                control = nil
+            }
             outbound = try ZMQSocket(context, .pub)
             try outbound.setSendHighWaterMark(configuration.sendHighWaterMark)
             try outbound.setReconnectInterval(milliseconds: 100, maximum: 1000)
@@ -47,6 +54,7 @@ extension MeshBridge {
         let proceed = state.withLockedValue { state -> Bool in
             guard state.phase == .starting else { return false }
             state.phase = .running
+            state.controlEndpoint = sockets.control?.endpoint
             if configuration.brokers.isEmpty { state.isReady = true }
             return true
         }
@@ -63,6 +71,7 @@ extension MeshBridge {
         let wakeIndex = poller.add(fileDescriptor: wakeup.fileDescriptor)
         let outboundMonitorIndex = poller.add(sockets.outboundMonitor.socket)
         let inboundMonitorIndex = poller.add(sockets.inboundMonitor.socket)
+        let controlIndex = sockets.control.map { poller.add($0.socket) }
         let heartbeatInterval = UInt64(max(10, configuration.heartbeatIntervalMilliseconds)) * 1_000_000
         let probeInterval: UInt64 = 50_000_000
         var nextHeartbeat = monotonicNanoseconds() + heartbeatInterval
@@ -99,6 +108,9 @@ extension MeshBridge {
             if poller.isReadable(wakeIndex) {
                 wakeup.drain()
             }
+            if let controlIndex, poller.isReadable(controlIndex), let control = sockets.control {
+                control.serve(answerControl)
+            }
             if poller.isReadable(outboundMonitorIndex) { drainMonitor(sockets.outboundMonitor, direction: "outbound") }
             if poller.isReadable(inboundMonitorIndex) { drainMonitor(sockets.inboundMonitor, direction: "inbound") }
             if poller.isReadable(inboundIndex) {
@@ -131,6 +143,27 @@ extension MeshBridge {
         sockets.inbound.close()
         sockets.outboundMonitor.socket.close()
         sockets.inboundMonitor.socket.close()
+        sockets.control?.socket.close()
+    }
+
+    /// The reply to a control request.
+    private func answerControl(_ request: String) -> [UInt8] {
+        switch request {
+        case "stats":
+            let bus = state.withLockedValue { $0.bus?.bus }
+            return ControlEndpoint.json(MeshNodeStats(bridge: stats, historySize: bus?.stats.historyCount ?? 0))
+        case "health":
+            let ready = isReady
+            return ControlEndpoint.json(HealthReply(
+                healthy: ready, role: "node",
+                detail: ready ? "ready: subscriptions live on every broker" : "not ready: waiting for the probe to come back through every broker"))
+        case "history":
+            let bus = state.withLockedValue { $0.bus?.bus }
+            let entries = (bus?.history() ?? []).map { HistoryEntry(id: $0.id.description, type: $0.type.name, node: $0.origin?.node ?? origin.node) }
+            return ControlEndpoint.json(entries)
+        default:
+            return ControlEndpoint.unknown(request)
+        }
     }
 
     private func flushOutbox(on socket: ZMQSocket) {
@@ -236,8 +269,8 @@ extension MeshBridge {
             if probe.copies >= configuration.brokers.count {
                 let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
                     state.isReady = true
-                    defer { state.readyWaiters = [] }
-                    return state.readyWaiters
+                    defer { state.readyWaiters = [:] }
+                    return Array(state.readyWaiters.values)
                 }
                 logger.info("ready: subscriptions are live on every broker", metadata: ["brokers": "\(configuration.brokers.count)"])
                 for waiter in waiters { waiter.resume() }
@@ -276,4 +309,11 @@ struct RateLimitedLog {
         lastLogged[kind] = now
         return true
     }
+}
+
+/// One event of a node's history, as the `history` control request lists it.
+struct HistoryEntry: Codable {
+    var id: String
+    var type: String
+    var node: String
 }

@@ -95,24 +95,36 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
     }
 
     /// Waits until the node's subscriptions are live on every broker: a probe sent after them
-    /// has come back through each. Returns at once if there are no brokers.
+    /// has come back through each. Returns at once if there are no brokers, and early if the
+    /// bridge stops or the task is cancelled (check ``isReady``).
     ///
     /// Publishing before that is allowed: events are delivered locally at once and sent, but
     /// nodes whose subscriptions are not live yet may miss them (and count them lost once a
     /// later event or heartbeat of the same type reveals the gap).
     public func ready() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumeNow = state.withLockedValue { state -> Bool in
-                if state.isReady || state.phase == .stopped { return true }
-                state.readyWaiters.append(continuation)
-                return false
+        let id = state.withLockedValue { state -> Int in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLockedValue { state -> Bool in
+                    if state.isReady || state.phase == .stopped || Task.isCancelled { return true }
+                    state.readyWaiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
             }
-            if resumeNow { continuation.resume() }
+        } onCancel: {
+            state.withLockedValue { $0.readyWaiters.removeValue(forKey: id) }?.resume()
         }
     }
 
     /// Whether the node's subscriptions are live on every broker.
     public var isReady: Bool { state.withLockedValue { $0.isReady } }
+
+    /// The control endpoint as bound (port read back), once started with one configured.
+    public var controlEndpoint: String? { state.withLockedValue { $0.controlEndpoint } }
 
     /// Stops the I/O thread: announces `_mesh.node.left`, flushes queued events for at most the
     /// linger period, closes the sockets and returns. Later events are dropped and counted.
@@ -137,8 +149,8 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
         thread?.join()
         let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             state.phase = .stopped
-            defer { state.readyWaiters = [] }
-            return state.readyWaiters
+            defer { state.readyWaiters = [:] }
+            return Array(state.readyWaiters.values)
         }
         for waiter in waiters { waiter.resume() }
     }
@@ -241,7 +253,9 @@ extension MeshBridge {
         var sequences: [String: UInt64] = [:]
         var dedup: DedupWindow
         var isReady = false
-        var readyWaiters: [CheckedContinuation<Void, Never>] = []
+        var controlEndpoint: String?
+        var readyWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiterID = 0
         var stats = MeshBridgeStats()
 
         init(dedup: DedupWindow) {

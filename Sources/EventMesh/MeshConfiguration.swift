@@ -65,6 +65,9 @@ public struct MeshConfiguration: Sendable {
     public var outboxCapacity: Int = 100_000
     /// The largest frame accepted from the network and sent to it (default 1 MiB).
     public var maxFrameBytes: Int = 1 << 20
+    /// Where the node answers `stats`, `health` and `history` requests (a REP socket, e.g.
+    /// `tcp://127.0.0.1:*`); `nil` (the default) for none.
+    public var controlEndpoint: String?
     /// Where the node logs.
     public var logger: Logger
 

@@ -27,6 +27,10 @@ public final class ZMQSocket {
         case xsub
         /// An exclusive pair (monitors, inproc signalling).
         case pair
+        /// Synchronous request side (one request, then one reply).
+        case req
+        /// Synchronous reply side.
+        case rep
         /// Asynchronous request side of a control channel.
         case dealer
         /// Asynchronous reply side of a control channel, addressing peers by routing id.
@@ -43,6 +47,8 @@ public final class ZMQSocket {
             case .xpub: ZMQ_XPUB
             case .xsub: ZMQ_XSUB
             case .pair: ZMQ_PAIR
+            case .req: ZMQ_REQ
+            case .rep: ZMQ_REP
             case .dealer: ZMQ_DEALER
             case .router: ZMQ_ROUTER
             case .push: ZMQ_PUSH
@@ -57,6 +63,8 @@ public final class ZMQSocket {
             case .xpub: "XPUB"
             case .xsub: "XSUB"
             case .pair: "PAIR"
+            case .req: "REQ"
+            case .rep: "REP"
             case .dealer: "DEALER"
             case .router: "ROUTER"
             case .push: "PUSH"

@@ -2,30 +2,48 @@ import ArgumentParser
 import EventBus
 import Synchronization
 
-/// `mesh demo`: the integration patterns, in one process.
-struct DemoCommand: ParsableCommand {
+/// `mesh demo`: the integration patterns, over the mesh or in one process.
+struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the in-process demo: a provider manager, an agent controller and a workflow engine cooperating only through events.",
+        abstract: "Run the demo: a provider manager, an agent controller and a workflow engine cooperating only through events.",
         discussion: """
-            The three roles each publish in their own scope (providers, agents, workflows) and \
-            listen on the application bus, where every scoped event arrives with the id it was \
-            published with. A middleware stamps an audit mark on every event, a deliberately \
-            failing metrics handler shows how a throwing handler is reported as handler.error \
-            without disturbing anyone else, and an owner-bound dashboard subscription shows a \
-            handler that ends with its owner. The demo exits 0 when the workflow completed and \
-            every check held.
+            By default each role runs on a node of its own, and a broker joins the three nodes \
+            over TCP on 127.0.0.1 (OS-assigned ports), all in this process: every event a role \
+            publishes is delivered on its own node and, once, on the two others. The demo prints \
+            the flow as the workflow node sees it, then per node what it published, delivered \
+            and kept in history, the duplicates dropped and the events lost, and exits 0 when \
+            the workflow completed and every node saw every event exactly once.
+
+            With --in-process the roles share one bus in one process instead: each publishes in \
+            its own scope, a middleware stamps an audit mark on every event, a deliberately \
+            failing metrics handler shows how a throwing handler is reported as handler.error, \
+            and an owner-bound dashboard subscription ends with its owner.
 
             Examples:
               mesh demo
               mesh demo --quiet
+              mesh demo --in-process
             """
     )
 
     @Flag(name: .shortAndLong, help: "Print only the summary, not every event.")
     var quiet = false
 
-    func run() throws {
+    @Flag(name: .customLong("in-process"), help: "Run the roles on one bus in one process, without the mesh.")
+    var inProcess = false
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        if inProcess {
+            try runInProcess()
+        } else {
+            try await MeshDemo(quiet: quiet, logger: try logging.makeLogger("mesh.demo")).run()
+        }
+    }
+
+    func runInProcess() throws {
         let app = EventBus(historyCapacity: 1000)
         let quiet = quiet
         let print: @Sendable (String) -> Void = { line in if !quiet { Swift.print(line) } }

@@ -1,0 +1,56 @@
+import EventBus
+import Foundation
+import Logging
+import Testing
+@testable import EventMesh
+
+/// Run under ThreadSanitizer by `make test-tsan` (the name ends in ConcurrencyTests).
+@Suite(.timeLimit(.minutes(2))) struct MeshConcurrencyTests {
+    @Test func publishersOnManyThreadsWhileStatsAreRead() async throws {
+        let broker = try Broker()
+        let address = try broker.start()
+        defer { broker.stop() }
+        var nodes: [MeshNode] = []
+        for index in 0..<2 {
+            var configuration = MeshConfiguration(nodeID: "c\(index)", brokers: [address], logger: Logger(label: "test"))
+            configuration.heartbeatIntervalMilliseconds = 50
+            configuration.controlEndpoint = "tcp://127.0.0.1:*"
+            configuration.sendHighWaterMark = 100_000
+            configuration.receiveHighWaterMark = 100_000
+            let node = try MeshNode(configuration: configuration)
+            try node.start()
+            nodes.append(node)
+        }
+        defer { for node in nodes { node.stop() } }
+        for node in nodes { await node.ready() }
+        let seen = Seen()
+        nodes[1].bus.subscribe("conc.>") { event in seen.ids.withLockedValue { $0.append(event.id) } }
+
+        let threads = 4
+        let perThread = 500
+        let done = LockedValueBox(0)
+        let publisher = nodes[0]
+        for thread in 0..<threads {
+            Thread.detachNewThread {
+                for index in 0..<perThread {
+                    _ = try? publisher.publish(EventType(unchecked: "conc.t\(thread % 2)"), data: .int(Int64(index)))
+                }
+                done.withLockedValue { $0 += 1 }
+            }
+        }
+        // Read stats and ask the control endpoints while the publishers run.
+        let controls = nodes.compactMap { $0.bridge.controlEndpoint }
+        #expect(controls.count == 2)
+        while done.withLockedValue({ $0 }) < threads {
+            _ = nodes[0].stats
+            _ = nodes[1].bridge.stats
+            _ = try? ControlClient.request("stats", to: controls[0], timeoutMilliseconds: 1000)
+        }
+        let total = threads * perThread
+        let complete = await eventually { seen.count >= total }
+        #expect(complete, "received \(seen.count) of \(total)")
+        #expect(Set(seen.all).count == total)
+        #expect(nodes[1].bridge.stats.lost == 0)
+        #expect(nodes[0].bridge.stats.sent == UInt64(total))
+    }
+}

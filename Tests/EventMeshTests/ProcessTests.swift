@@ -1,0 +1,117 @@
+import EventMesh
+import Foundation
+import Testing
+
+/// Brokers and nodes as separate OS processes of the built `mesh` binary, on 127.0.0.1 with
+/// OS-assigned ports.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct ProcessTests {
+    /// Starts `mesh broker` on OS-assigned ports and returns it with its endpoints.
+    func startBroker() async throws -> (MeshProcess, publish: String, subscribe: String, control: String) {
+        let broker = try MeshProcess([
+            "broker", "--publish-bind", "tcp://127.0.0.1:*", "--subscribe-bind", "tcp://127.0.0.1:*",
+            "--control", "tcp://127.0.0.1:*", "--stats-interval", "0",
+        ])
+        let line = try #require(await broker.waitForLine { $0.hasPrefix("broker publish=") }, "the broker printed no endpoints")
+        let endpoints = fields(line)
+        return (broker, try #require(endpoints["publish"]), try #require(endpoints["subscribe"]), try #require(endpoints["control"]))
+    }
+
+    @Test func threeNodeProcessesDeliverEveryEventExactlyOnceAndKeepItInHistory() async throws {
+        let (broker, publish, subscribe, brokerControl) = try await startBroker()
+        let address = "\(publish),\(subscribe)"
+        var nodes: [MeshProcess] = []
+        for index in 0..<3 {
+            nodes.append(try MeshProcess([
+                "node", "--broker", address, "--node-id", "p\(index)", "--control", "tcp://127.0.0.1:*",
+                "--subscribe", "test.>", "--json", "--history", "10000", "--heartbeat-ms", "200",
+                "--publish", "test.ping", "--count", "200", "--start-on", "test.go", "--end-marker", "test.end",
+            ]))
+        }
+        var controls: [String] = []
+        for node in nodes {
+            let ready = try #require(await node.waitForLine { $0.contains("\"kind\":\"ready\"") }, "a node never became ready")
+            let object = try #require(jsonObject(ready))
+            #expect(object["ready"] as? Bool == true)
+            controls.append(try #require(object["control"] as? String))
+        }
+        #expect(try ControlClient.request("health", to: brokerControl).count > 0)
+        for control in controls {
+            let health = String(decoding: try ControlClient.request("health", to: control), as: UTF8.self)
+            #expect(health.contains("\"healthy\":true"))
+        }
+        // Every node is ready: start the bursts.
+        let go = try MeshProcess(["publish", "test.go", "--broker", address])
+        #expect(await go.waitForExit(within: 20))
+        #expect(go.process.terminationStatus == 0)
+
+        // Each node has seen all three end markers, then every ping: compare id sets.
+        var pingSets: [Set<String>] = []
+        for (index, node) in nodes.enumerated() {
+            let deadline = ContinuousClock.now + .seconds(30)
+            var events: [[String: Any]] = []
+            while ContinuousClock.now < deadline {
+                events = node.output.compactMap(jsonObject).filter { $0["kind"] as? String == "event" }.compactMap { $0["event"] as? [String: Any] }
+                let ends = events.filter { $0["type"] as? String == "test.end" }.count
+                let pings = events.filter { $0["type"] as? String == "test.ping" }.count
+                if ends >= 3 && pings >= 600 { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let pings = events.filter { $0["type"] as? String == "test.ping" }.compactMap { $0["id"] as? String }
+            #expect(events.filter { $0["type"] as? String == "test.end" }.count == 3, "node \(index): end markers")
+            #expect(pings.count == 600, "node \(index) delivered \(pings.count) pings")
+            #expect(Set(pings).count == pings.count, "node \(index) delivered an event twice")
+            pingSets.append(Set(pings))
+            // The node's history holds the same events.
+            let history = try ControlClient.request("history", to: controls[index])
+            let entries = try #require(try JSONSerialization.jsonObject(with: Data(history)) as? [[String: Any]])
+            let historyPings = Set(entries.filter { $0["type"] as? String == "test.ping" }.compactMap { $0["id"] as? String })
+            #expect(historyPings == Set(pings), "node \(index): history differs from what was delivered")
+        }
+        #expect(pingSets.count == 3 && pingSets.allSatisfy { $0 == pingSets[0] && $0.count == 600 }, "the nodes' id sets differ")
+
+        // SIGTERM: each node exits 0 within linger (1 s) + 1 s, printing its stats.
+        for node in nodes {
+            let exit = try #require(await node.terminate())
+            #expect(exit.status == 0)
+            #expect(exit.elapsed < .seconds(2), "a node took \(exit.elapsed) to stop")
+            #expect(node.output.contains { $0.contains("\"kind\":\"stats\"") })
+        }
+        let brokerExit = try #require(await broker.terminate())
+        #expect(brokerExit.status == 0)
+    }
+
+    @Test func sigtermIsPromptWhenTheBrokerAcceptsAndNeverReads() async throws {
+        let listener = try SilentListener()
+        defer { listener.close() }
+        let endpoint = "tcp://127.0.0.1:\(listener.port)"
+        let node = try MeshProcess([
+            "node", "--broker", "\(endpoint),\(endpoint)", "--node-id", "stuck", "--linger-ms", "1000",
+            "--publish", "test.ping", "--count", "5000", "--no-wait", "--json",
+        ])
+        #expect(await node.waitForLine { $0.contains("\"kind\":\"ready\"") } != nil)
+        let accepted = await eventually(within: 10) { listener.accepted > 0 }
+        #expect(accepted, "the node never connected to the listener")
+        let exit = try #require(await node.terminate(within: 10), "the node did not exit")
+        #expect(exit.status == 0)
+        #expect(exit.elapsed < .seconds(2), "the node took \(exit.elapsed) to stop (linger 1 s)")
+    }
+
+    @Test func badFlagsAreClearErrors() async throws {
+        let cases: [([String], String)] = [
+            (["node", "--broker", "not-an-endpoint"], "is not a broker"),
+            (["node", "--dedup", "maybe"], "--dedup must be on or off"),
+            (["publish", "bad..type"], "is not an event type"),
+            (["tail", "a.>.b"], "is not a pattern"),
+            (["node", "--log-level", "loud"], "unknown log level"),
+            (["stats", "localhost"], "is not an endpoint"),
+        ]
+        for (arguments, message) in cases {
+            let process = try MeshProcess(arguments)
+            #expect(await process.waitForExit(within: 10))
+            #expect(process.process.terminationStatus == 64, "\(arguments): exit \(process.process.terminationStatus), usage errors exit 64")
+            // Give the reader a moment to collect the last bytes (with a deadline).
+            let said = await eventually(within: 5) { process.errorOutput.joined(separator: "\n").contains(message) }
+            #expect(said, "\(arguments): stderr was \(process.errorOutput)")
+        }
+    }
+}
