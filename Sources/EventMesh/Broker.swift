@@ -52,6 +52,9 @@ public final class Broker: @unchecked Sendable {
     public let controlBind: String?
     /// Messages queued per connection on each side before the broker drops.
     public let highWaterMark: Int
+    /// The largest frame accepted from a publisher; a publisher that sends a larger one is
+    /// disconnected by libzmq.
+    public let maxFrameBytes: Int
     private let logger: Logger
     private let wakeup: ZMQWakeup
     private let state = LockedValueBox<State>(State())
@@ -70,6 +73,8 @@ public final class Broker: @unchecked Sendable {
     ///   - controlBind: where to answer `stats` and `health` (default: nowhere).
     ///   - highWaterMark: messages queued per connection on each side before the broker
     ///     drops (default 100 000).
+    ///   - maxFrameBytes: the largest frame accepted from a publisher (default 1 MiB, the
+    ///     envelope limit of docs/WIRE.md).
     ///   - logger: where the broker logs.
     /// - Throws: ``ZeroMQ/ZMQError`` if the process is out of file descriptors.
     public init(
@@ -77,12 +82,14 @@ public final class Broker: @unchecked Sendable {
         subscribeBind: String = "tcp://127.0.0.1:*",
         controlBind: String? = nil,
         highWaterMark: Int = 100_000,
+        maxFrameBytes: Int = 1 << 20,
         logger: Logger = Logger(label: "EventMesh.Broker")
     ) throws(ZMQError) {
         self.publishBind = publishBind
         self.subscribeBind = subscribeBind
         self.controlBind = controlBind
         self.highWaterMark = highWaterMark
+        self.maxFrameBytes = maxFrameBytes
         self.logger = logger
         self.wakeup = try ZMQWakeup()
     }
@@ -149,6 +156,9 @@ public final class Broker: @unchecked Sendable {
             backend = try ZMQSocket(context, .xpub)
             try frontend.setReceiveHighWaterMark(highWaterMark)
             try backend.setSendHighWaterMark(highWaterMark)
+            try frontend.setMaximumMessageSize(maxFrameBytes)
+            // Subscribers send only subscriptions: a frame 1 prefix plus one byte.
+            try backend.setMaximumMessageSize(4096)
             try frontend.setHeartbeat(interval: 1000, timeout: 3000, ttl: 3000)
             try backend.setHeartbeat(interval: 1000, timeout: 3000, ttl: 3000)
             frontendMonitor = try frontend.monitor()

@@ -31,7 +31,7 @@ final class ControlEndpoint {
     /// JSON of `value` (keys sorted), or an error object.
     static func json(_ value: some Encodable) -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         do {
             return Array(try encoder.encode(value))
         } catch {

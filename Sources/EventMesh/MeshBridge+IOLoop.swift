@@ -228,27 +228,28 @@ extension MeshBridge {
             handleControl(frameType: frameType, body: frames[1], probe: &probe, log: &log)
             return
         }
-        state.withLockedValue { $0.stats.received += 1 }
         let event: Event
         do {
             event = try codec.decode(frames[1], frameType: frameType)
         } catch {
+            state.withLockedValue { $0.stats.received += 1 }
             malformed(error.code.description, detail: error.description, log: &log)
             return
         }
         let eventOrigin = event.origin.map { OriginID(node: $0.node, incarnation: $0.incarnation) }
-        if eventOrigin == origin {
-            state.withLockedValue { $0.stats.ownEchoes += 1 }
-            return
-        }
-        let now = monotonicNanoseconds()
-        let (verdict, bus) = state.withLockedValue { state in
+        let now = eventOrigin == origin ? 0 : monotonicNanoseconds()
+        // One lock round trip per event: count it, drop an echo of our own, or ask dedup.
+        let bus = state.withLockedValue { state -> EventBus? in
+            state.stats.received += 1
+            if eventOrigin == origin {
+                state.stats.ownEchoes += 1
+                return nil
+            }
             let verdict = state.dedup.admit(
                 id: event.id, type: frameType, origin: eventOrigin, sequence: event.origin?.sequence, now: now)
-            return (verdict, state.bus?.bus)
+            return verdict == .deliver ? state.bus?.bus : nil
         }
-        guard verdict == .deliver, let bus else { return }
-        bus.deliverRemote(event)
+        bus?.deliverRemote(event)
     }
 
     private func handleControl(frameType: String, body: [UInt8], probe: inout Probe, log: inout RateLimitedLog) {

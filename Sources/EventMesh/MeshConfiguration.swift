@@ -40,9 +40,10 @@ public struct BrokerAddress: Sendable, Hashable, CustomStringConvertible {
 
 /// How a node joins the mesh.
 public struct MeshConfiguration: Sendable {
-    /// This node's id, carried in every event it sends (default: the host name, or `node` if
-    /// it has none). Nodes must have distinct ids; a restarted node may reuse its id, since its
-    /// new incarnation makes it a new origin.
+    /// This node's id, carried in every event it sends and shown in stats and logs (default:
+    /// the host name, or `node` if it has none). Give nodes distinct ids to tell them apart;
+    /// two processes with the same id are still distinct origins, since each draws its own
+    /// random incarnation (so a restarted node is a new origin too).
     public var nodeID: String
     /// The brokers to connect to; a node connects to all of them, and dedup hides the copies.
     public var brokers: [BrokerAddress]

@@ -13,13 +13,13 @@ struct Mesh: AsyncParsableCommand {
             encrypted: keep endpoints on a trusted network (the defaults listen on 127.0.0.1).
 
             Examples:
-              mesh demo                                   a broker and three nodes, in one process
-              mesh broker                                 tcp://127.0.0.1:5555 (publish), :5556 (subscribe), :5557 (control)
-              mesh tail 'provider.>'                      print provider events
+              mesh demo                  # a broker and three nodes, one process
+              mesh broker                # publish :5555, subscribe :5556, control :5557
+              mesh tail 'provider.>'     # print provider events as they arrive
               mesh publish provider.connected --data '{"provider": "anthropic"}'
-              mesh node --node-id n1 --control tcp://127.0.0.1:7001 --subscribe '>'
-              mesh stats tcp://127.0.0.1:5557             a broker's or node's stats, as JSON
-              mesh health tcp://127.0.0.1:7001            exit 0 if ready
+              mesh node --node-id n1 --subscribe '>' --control tcp://127.0.0.1:7001
+              mesh stats tcp://127.0.0.1:5557     # stats as JSON
+              mesh health tcp://127.0.0.1:7001    # exit 0 if ready
             """,
         version: "0.1.0",
         subcommands: [

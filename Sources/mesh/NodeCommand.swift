@@ -21,9 +21,10 @@ struct NodeCommand: AsyncParsableCommand {
 
             Examples:
               mesh node --broker tcp://127.0.0.1:5555,tcp://127.0.0.1:5556 --subscribe '>'
-              mesh node --node-id agents --control tcp://127.0.0.1:7001 --subscribe 'provider.>' --json
+              mesh node --node-id agents --subscribe 'provider.>' --json
               mesh node --publish test.ping --count 1000 --rate 500 --end-marker test.end
-              MESH_BROKERS='tcp://b1:5555,tcp://b1:5556;tcp://b2:5555,tcp://b2:5556' mesh node
+              MESH_BROKERS='tcp://b1:5555,tcp://b1:5556;tcp://b2:5555,tcp://b2:5556' \\
+                mesh node --subscribe '>'
             """
     )
 

@@ -73,7 +73,7 @@ struct NodeOptions: ParsableArguments {
     var nodeID: String?
 
     @Option(name: .customLong("control"), help: ArgumentHelp(
-        "Where to answer `mesh stats` and `mesh health`, e.g. tcp://127.0.0.1:* (env MESH_CONTROL; default: none).",
+        "Where to answer `mesh stats` and `mesh health` (env MESH_CONTROL; default tcp://127.0.0.1:*, an OS-assigned port printed when ready; 'none' for no endpoint).",
         valueName: "endpoint"))
     var control: String?
 
@@ -139,7 +139,8 @@ struct NodeOptions: ParsableArguments {
         var configuration = MeshConfiguration(
             nodeID: nodeID ?? environment("MESH_NODE_ID") ?? MeshConfiguration.defaultNodeID,
             brokers: try resolvedBrokers(), logger: logger)
-        configuration.controlEndpoint = control ?? environment("MESH_CONTROL")
+        let controlText = control ?? environment("MESH_CONTROL") ?? "tcp://127.0.0.1:*"
+        configuration.controlEndpoint = controlText == "none" ? nil : controlText
         configuration.dedupEnabled = (dedup ?? environment("MESH_DEDUP") ?? "on") == "on"
         if let value = try integer(highWaterMark, "MESH_HWM") {
             configuration.sendHighWaterMark = value

@@ -13,7 +13,7 @@ struct PublishingOptions: ParsableArguments {
     var count: Int = 1
 
     @Option(name: .customLong("rate"), help: ArgumentHelp(
-        "Events per second, or 'max' (default max).", valueName: "rate"))
+        "Events per second, or 'max'.", valueName: "rate"))
     var rate: String = "max"
 
     func validate() throws {
