@@ -152,13 +152,26 @@ public struct DedupWindow: Sendable {
         var state = take(origin, now: now)
         defer { origins[origin] = state }
         for (type, sequence) in latest {
-            if state.windows[type] == nil {
-                // First news of this type: count from here on.
-                guard makeRoom(forTypeIn: &state) else { continue }
-                state.windows[type] = SequenceWindow(baseline: sequence)
-            } else {
-                state.windows[type]!.announce(sequence)
+            // A type this node has not received yet is not tracked: counting starts with its
+            // first event, which may still be in flight behind this heartbeat (taking the
+            // heartbeat's number as a baseline would drop that event as a duplicate).
+            state.windows[type]?.announce(sequence)
+        }
+    }
+
+    /// Forgets the windows of the event types `keep` rejects (their losses so far stay counted),
+    /// so that a type the node stops and later starts listening to again starts counting afresh.
+    /// - Parameter keep: whether to keep tracking a type.
+    public mutating func retainTypes(where keep: (String) -> Bool) {
+        for origin in Array(origins.keys) {
+            guard var state = origins[origin] else { continue }
+            let dropped = state.windows.keys.filter { !keep($0) }
+            guard !dropped.isEmpty else { continue }
+            for type in dropped {
+                let window = state.windows.removeValue(forKey: type)!
+                state.retiredLost += window.lost + window.pending
             }
+            origins[origin] = state
         }
     }
 

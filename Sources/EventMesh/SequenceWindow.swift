@@ -8,8 +8,8 @@
 /// slides the window the same way without marking anything seen, so loss at the tail of a burst
 /// shows up as ``pending`` at once and as lost when the window moves past it.
 ///
-/// Counting starts at the first sequence number this window hears of (``init(baseline:)``):
-/// earlier numbers happened before this node knew the origin and are not counted.
+/// Counting starts at the first event this window sees (``init(baseline:)`` with the number
+/// before it): earlier numbers happened before this node knew the origin and are not counted.
 struct SequenceWindow {
     /// How many sequence numbers the window tracks.
     static let size: UInt64 = 1024
