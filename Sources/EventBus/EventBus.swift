@@ -352,6 +352,7 @@ public class EventBus: EventSink, @unchecked Sendable {
         }
         // Dead owners' handlers are released here, outside the lock.
         _ = dead
+        parent?.subscriptionsChanged(on: self)
         return Subscription(subscriber: subscriber, bus: self)
     }
 
@@ -363,6 +364,15 @@ public class EventBus: EventSink, @unchecked Sendable {
         }
         // Released here, outside the lock: a handler's captures may run deinit code.
         _ = removed
+        parent?.subscriptionsChanged(on: self)
+    }
+
+    /// The distinct patterns of this bus's active subscriptions (owner-bound ones whose owner
+    /// is gone excluded), sorted by their text.
+    public var subscribedPatterns: [EventPattern] {
+        lock.withLock {
+            Set(state.subscribers.lazy.filter { !$0.ownerIsGone }.map(\.pattern)).sorted { $0.text < $1.text }
+        }
     }
 
     // MARK: Middleware

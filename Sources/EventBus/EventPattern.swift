@@ -42,6 +42,22 @@ public struct EventPattern: Hashable, Sendable, CustomStringConvertible {
         isExact ? EventType(unchecked: text) : nil
     }
 
+    /// The longest text that every type this pattern matches starts with: the whole type for an
+    /// exact pattern, the tokens before the first wildcard and their dot otherwise
+    /// (`provider.*` and `provider.>` → `provider.`, `a.*.c` → `a.`), and the empty string when
+    /// the first token is a wildcard (`>`, `*.started`). A transport that filters by prefix
+    /// subscribes to this and checks ``matches(_:)`` on what arrives.
+    public var literalPrefix: String {
+        if isExact { return text }
+        var prefix = ""
+        for token in tokens {
+            if token == "*" || token == ">" { break }
+            prefix += token
+            prefix += "."
+        }
+        return prefix
+    }
+
     /// Whether `type` is selected by this pattern.
     /// - Parameter type: the event type to test.
     /// - Returns: `true` if the pattern matches the type under the rules above.

@@ -31,8 +31,6 @@ extension MeshBridge {
             try inbound.setMaximumMessageSize(configuration.maxFrameBytes)
             try inbound.setReconnectInterval(milliseconds: 100, maximum: 1000)
             try inbound.setHeartbeat(interval: 1000, timeout: 3000, ttl: 3000)
-            // Every event type and the mesh's own messages.
-            try inbound.subscribe(to: "")
             outboundMonitor = try outbound.monitor()
             inboundMonitor = try inbound.monitor()
             for broker in configuration.brokers {
@@ -78,6 +76,8 @@ extension MeshBridge {
         var nextProbe = monotonicNanoseconds()
         var probe = Probe(nonce: UInt64.random(in: 1...UInt64.max))
         var malformedLog = RateLimitedLog()
+        var subscribed = Set<String>()
+        applyPrefixes(to: sockets.inbound, subscribed: &subscribed)
 
         while true {
             let now = monotonicNanoseconds()
@@ -107,6 +107,7 @@ extension MeshBridge {
             }
             if poller.isReadable(wakeIndex) {
                 wakeup.drain()
+                applyPrefixes(to: sockets.inbound, subscribed: &subscribed)
             }
             if let controlIndex, poller.isReadable(controlIndex), let control = sockets.control {
                 control.serve(answerControl)
@@ -130,6 +131,23 @@ extension MeshBridge {
             flushOutbox(on: sockets.outbound)
             if state.withLockedValue({ $0.phase == .stopping }) { return }
         }
+    }
+
+    /// Brings the inbound socket's subscriptions to the prefixes the node bus needs.
+    private func applyPrefixes(to socket: ZMQSocket, subscribed: inout Set<String>) {
+        let wanted = state.withLockedValue { $0.prefixes }
+        guard wanted != subscribed else { return }
+        // Subscribe to the new prefixes before dropping the old ones, so that no event the node
+        // wants both before and after the change slips through a gap.
+        for prefix in wanted.subtracting(subscribed).sorted() {
+            do { try socket.subscribe(to: prefix) } catch { logger.error("subscribing failed", metadata: ["prefix": "\(prefix)", "error": "\(error)"]) }
+        }
+        for prefix in subscribed.subtracting(wanted).sorted() {
+            do { try socket.unsubscribe(from: prefix) } catch { logger.error("unsubscribing failed", metadata: ["prefix": "\(prefix)", "error": "\(error)"]) }
+        }
+        subscribed = wanted
+        state.withLockedValue { $0.subscribedPrefixes = wanted.sorted() }
+        logger.debug("inbound subscriptions", metadata: ["prefixes": "\(wanted.sorted())"])
     }
 
     /// Sends everything queued, then (when stopping) closes with the linger period.
@@ -239,10 +257,16 @@ extension MeshBridge {
         let eventOrigin = event.origin.map { OriginID(node: $0.node, incarnation: $0.incarnation) }
         let now = eventOrigin == origin ? 0 : monotonicNanoseconds()
         // One lock round trip per event: count it, drop an echo of our own, or ask dedup.
+        let receiveAll = configuration.receiveAll
         let bus = state.withLockedValue { state -> EventBus? in
             state.stats.received += 1
             if eventOrigin == origin {
                 state.stats.ownEchoes += 1
+                return nil
+            }
+            // A prefix subscription can let in types no pattern matches: check exactly.
+            guard Self.wants(event.type, state: state, receiveAll: receiveAll) else {
+                state.stats.filtered += 1
                 return nil
             }
             let verdict = state.dedup.admit(
@@ -279,7 +303,12 @@ extension MeshBridge {
         case .heartbeat(let sender, let latest):
             guard sender != origin else { return }
             let now = monotonicNanoseconds()
-            state.withLockedValue { $0.dedup.announce(sender, latest: latest, now: now) }
+            let receiveAll = configuration.receiveAll
+            state.withLockedValue { state in
+                // Only the types this node listens to: the others are not missing, just unwanted.
+                let wanted = receiveAll ? latest : latest.filter { Self.wants(EventType(unchecked: $0.key), state: state, receiveAll: false) }
+                state.dedup.announce(sender, latest: wanted, now: now)
+            }
         case .nodeLeft(let sender):
             guard sender != origin else { return }
             logger.info("node left", metadata: ["origin": "\(sender)"])

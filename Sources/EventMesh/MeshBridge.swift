@@ -75,6 +75,7 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
             state.phase = .starting
             state.bus = WeakBus(bus)
         }
+        updateFilter(bus)
         let startup = LockedValueBox<Result<Void, MeshError>?>(nil)
         let started = DispatchSemaphore(value: 0)
         let thread = IOThread(name: "mesh-io") { [self] in
@@ -197,6 +198,46 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
         if wasEmpty == true { wakeup.signal() }
     }
 
+    // MARK: Filtering
+
+    /// Follows the node bus's subscriptions: the inbound socket subscribes to their prefixes.
+    /// - Parameter bus: the bus whose subscriptions changed.
+    public func subscriptionsChanged(on bus: EventBus) {
+        guard state.withLockedValue({ $0.bus?.bus === bus }) else { return }
+        updateFilter(bus)
+        wakeup.signal()
+    }
+
+    private func updateFilter(_ bus: EventBus) {
+        state.withLockedValue { state in
+            // Read under this lock, so that concurrent changes are applied in order (the bus's
+            // lock is taken inside this one, never the other way round).
+            let patterns = bus.subscribedPatterns
+            let prefixes = Self.prefixes(for: patterns, receiveAll: configuration.receiveAll)
+            state.patterns = patterns
+            state.prefixes = prefixes
+            guard !configuration.receiveAll else { return }
+            // Types the node no longer listens to start counting afresh if it listens again.
+            state.dedup.retainTypes { type in patterns.contains { $0.matches(EventType(unchecked: type)) } }
+        }
+    }
+
+    /// The prefixes that cover `patterns` (plus the mesh's own `_mesh.`), with none covered by
+    /// another; `[""]` (everything) when receiving all or when a pattern starts with a wildcard.
+    static func prefixes(for patterns: [EventPattern], receiveAll: Bool) -> Set<String> {
+        if receiveAll { return [""] }
+        let candidates = Set(patterns.map(\.literalPrefix) + [MeshControlMessage.prefix])
+        if candidates.contains("") { return [""] }
+        return candidates.filter { prefix in
+            !candidates.contains { other in other != prefix && prefix.hasPrefix(other) }
+        }
+    }
+
+    /// Whether the node listens to `type` (always with `receiveAll`); call under the lock.
+    static func wants(_ type: EventType, state: State, receiveAll: Bool) -> Bool {
+        receiveAll || state.patterns.contains { $0.matches(type) }
+    }
+
     // MARK: Stats
 
     /// What the bridge has done so far.
@@ -220,6 +261,7 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
             stats.originsEvicted = state.dedup.originsEvicted
             stats.originsExpired = state.dedup.originsExpired
             stats.outboxSize = state.outbox.count
+            stats.subscribedPrefixes = state.subscribedPrefixes
             return stats
         }
     }
@@ -254,6 +296,11 @@ extension MeshBridge {
         var dedup: DedupWindow
         var isReady = false
         var controlEndpoint: String?
+        /// The node bus's patterns (ignored with `receiveAll`).
+        var patterns: [EventPattern] = []
+        /// The prefixes the inbound socket should subscribe to; the I/O thread applies changes.
+        var prefixes: Set<String> = [MeshControlMessage.prefix]
+        var subscribedPrefixes: [String] = []
         var readyWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiterID = 0
         var stats = MeshBridgeStats()

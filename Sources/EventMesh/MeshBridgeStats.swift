@@ -35,6 +35,10 @@ public struct MeshBridgeStats: Sendable, Codable, Hashable {
     public var outboxSize = 0
     /// Event messages received (before dedup; malformed ones included).
     public var received: UInt64 = 0
+    /// Events that matched a subscribed prefix but none of the node's patterns, dropped.
+    public var filtered: UInt64 = 0
+    /// The prefixes the node's inbound socket subscribes to now (`""` is everything).
+    public var subscribedPrefixes: [String] = []
     /// This node's own events echoed back by a broker, dropped.
     public var ownEchoes: UInt64 = 0
     /// Events delivered to the node bus.

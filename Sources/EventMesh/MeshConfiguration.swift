@@ -51,6 +51,10 @@ public struct MeshConfiguration: Sendable {
     public var sendHighWaterMark: Int = 10_000
     /// The inbound socket's high-water mark, in messages per broker (default 10 000).
     public var receiveHighWaterMark: Int = 10_000
+    /// Whether the node receives every event, or (the default, `false`) only those matching
+    /// the node bus's subscriptions: its inbound socket then subscribes to the patterns'
+    /// prefixes, so unwanted events never cross its link. A history-only or relay node sets it.
+    public var receiveAll: Bool = false
     /// How many recent events the node bus's history keeps (default 1000; 0 turns it off).
     public var historyCapacity: Int = 1000
     /// Whether duplicates are dropped (default `true`); off is for diagnosis only.

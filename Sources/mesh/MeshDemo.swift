@@ -19,6 +19,9 @@ struct MeshDemo {
         for name in ["providers", "agents", "workflows"] {
             var configuration = MeshConfiguration(nodeID: name, brokers: [address], logger: brokerLogger)
             configuration.heartbeatIntervalMilliseconds = 200
+            // Every node keeps every event (not only those its role subscribes to), so that the
+            // summary can compare their histories.
+            configuration.receiveAll = true
             let node = try MeshNode(configuration: configuration)
             try node.start()
             nodes.append(node)
