@@ -13,6 +13,8 @@ extension MeshBridge {
         let outboundMonitor: ZMQMonitor
         let inboundMonitor: ZMQMonitor
         let control: ControlEndpoint?
+        /// The outbound socket's bound endpoint (peer mesh), port read back.
+        let boundEndpoint: String?
 
         init(configuration: MeshConfiguration) throws(ZMQError) {
             let context = ZMQContext()
@@ -22,8 +24,14 @@ extension MeshBridge {
             } else {
                 control = nil
             }
-            outbound = try ZMQSocket(context, .pub)
+            // An XPUB: a PUB that also reads the subscriptions of whoever connects, so that a
+            // node in a peer mesh can answer each one with a hello (readiness).
+            outbound = try ZMQSocket(context, .xpub)
             try outbound.setSendHighWaterMark(configuration.sendHighWaterMark)
+            if configuration.bindEndpoint != nil {
+                // Every subscription message, also one another peer sent already.
+                try outbound.setXPubVerbose(true)
+            }
             try outbound.setReconnectInterval(milliseconds: 100, maximum: 1000)
             try outbound.setHeartbeat(interval: 1000, timeout: 3000, ttl: 3000)
             inbound = try ZMQSocket(context, .sub)
@@ -33,9 +41,18 @@ extension MeshBridge {
             try inbound.setHeartbeat(interval: 1000, timeout: 3000, ttl: 3000)
             outboundMonitor = try outbound.monitor()
             inboundMonitor = try inbound.monitor()
+            if let bind = configuration.bindEndpoint {
+                try outbound.bind(bind)
+                boundEndpoint = try outbound.lastEndpoint
+            } else {
+                boundEndpoint = nil
+            }
             for broker in configuration.brokers {
                 try outbound.connect(broker.publishEndpoint)
                 try inbound.connect(broker.subscribeEndpoint)
+            }
+            for peer in configuration.peers {
+                try inbound.connect(peer)
             }
         }
     }
@@ -53,7 +70,8 @@ extension MeshBridge {
             guard state.phase == .starting else { return false }
             state.phase = .running
             state.controlEndpoint = sockets.control?.endpoint
-            if configuration.brokers.isEmpty { state.isReady = true }
+            state.boundEndpoint = sockets.boundEndpoint
+            if configuration.brokers.isEmpty && configuration.peers.isEmpty { state.isReady = true }
             return true
         }
         started(.success(()))
@@ -69,12 +87,13 @@ extension MeshBridge {
         let wakeIndex = poller.add(fileDescriptor: wakeup.fileDescriptor)
         let outboundMonitorIndex = poller.add(sockets.outboundMonitor.socket)
         let inboundMonitorIndex = poller.add(sockets.inboundMonitor.socket)
+        let outboundIndex = poller.add(sockets.outbound)
         let controlIndex = sockets.control.map { poller.add($0.socket) }
         let heartbeatInterval = UInt64(max(10, configuration.heartbeatIntervalMilliseconds)) * 1_000_000
         let probeInterval: UInt64 = 50_000_000
         var nextHeartbeat = monotonicNanoseconds() + heartbeatInterval
         var nextProbe = monotonicNanoseconds()
-        var probe = Probe(nonce: UInt64.random(in: 1...UInt64.max))
+        var readiness = Readiness(nonce: UInt64.random(in: 1...UInt64.max))
         var malformedLog = RateLimitedLog()
         var subscribed = Set<String>()
         applyPrefixes(to: sockets.inbound, subscribed: &subscribed)
@@ -82,9 +101,14 @@ extension MeshBridge {
         while true {
             let now = monotonicNanoseconds()
             let ready = state.withLockedValue { $0.isReady }
-            if !ready && now >= nextProbe {
-                probe = Probe(nonce: UInt64.random(in: 1...UInt64.max))
-                send(.probe(origin, nonce: probe.nonce), on: sockets.outbound)
+            if !ready && now >= nextProbe && !configuration.brokers.isEmpty {
+                // One probe per subscribed prefix: each comes back through a broker only once
+                // that very subscription is live there.
+                readiness.startRound(nonce: UInt64.random(in: 1...UInt64.max))
+                let body = MeshControlMessage.probe(origin, nonce: readiness.nonce).encode()
+                for prefix in subscribed {
+                    send(MeshControlMessage.readinessFrame(prefix: prefix, kind: MeshControlMessage.probeFrame), body: body, on: sockets.outbound)
+                }
                 nextProbe = now + probeInterval
             }
             if now >= nextHeartbeat {
@@ -112,6 +136,7 @@ extension MeshBridge {
             if let controlIndex, poller.isReadable(controlIndex), let control = sockets.control {
                 control.serve(answerControl)
             }
+            if poller.isReadable(outboundIndex) { answerSubscriptions(on: sockets.outbound) }
             if poller.isReadable(outboundMonitorIndex) { drainMonitor(sockets.outboundMonitor, direction: "outbound") }
             if poller.isReadable(inboundMonitorIndex) { drainMonitor(sockets.inboundMonitor, direction: "inbound") }
             if poller.isReadable(inboundIndex) {
@@ -125,7 +150,7 @@ extension MeshBridge {
                         break
                     }
                     guard let frames else { break }
-                    handleInbound(frames, probe: &probe, log: &malformedLog)
+                    handleInbound(frames, readiness: &readiness, subscribed: subscribed, log: &malformedLog)
                 }
             }
             flushOutbox(on: sockets.outbound)
@@ -205,6 +230,27 @@ extension MeshBridge {
         state.withLockedValue { $0.stats.sent += sent }
     }
 
+    /// Sends a readiness message (frame 1 `PREFIX NUL KIND`).
+    private func send(_ frame: [UInt8], body: [UInt8], on socket: ZMQSocket) {
+        do {
+            try socket.send(frame, more: true)
+            try socket.send(body)
+        } catch {
+            logger.error("sending a readiness message failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Reads the subscriptions that arrived on the outbound socket; in a peer mesh, answers each
+    /// with a hello on the subscribed prefix, which tells the subscriber its subscription is live.
+    private func answerSubscriptions(on socket: ZMQSocket) {
+        while let frames = try? socket.receive(wait: false) {
+            guard configuration.bindEndpoint != nil, let message = frames.first, message.first == 1 else { continue }
+            let prefix = String(decoding: message.dropFirst(), as: UTF8.self)
+            send(MeshControlMessage.readinessFrame(prefix: prefix, kind: MeshControlMessage.helloFrame),
+                 body: MeshControlMessage.hello(origin).encode(), on: socket)
+        }
+    }
+
     private func send(_ message: MeshControlMessage, on socket: ZMQSocket) {
         do {
             try socket.send(message.frameType, more: true)
@@ -233,9 +279,13 @@ extension MeshBridge {
 
     // MARK: Inbound
 
-    private func handleInbound(_ frames: [[UInt8]], probe: inout Probe, log: inout RateLimitedLog) {
+    private func handleInbound(_ frames: [[UInt8]], readiness: inout Readiness, subscribed: Set<String>, log: inout RateLimitedLog) {
         guard frames.count == 2 else {
             malformed("frameCount", detail: "a message of \(frames.count) frames (expected 2)", log: &log)
+            return
+        }
+        if let (prefix, kind) = MeshControlMessage.splitReadinessFrame(frames[0]) {
+            handleReadiness(prefix: prefix, kind: kind, body: frames[1], readiness: &readiness, subscribed: subscribed, log: &log)
             return
         }
         guard let frameType = String(validating: frames[0], as: UTF8.self) else {
@@ -243,7 +293,7 @@ extension MeshBridge {
             return
         }
         if frameType.hasPrefix(MeshControlMessage.prefix) {
-            handleControl(frameType: frameType, body: frames[1], probe: &probe, log: &log)
+            handleControl(frameType: frameType, body: frames[1], log: &log)
             return
         }
         let event: Event
@@ -276,7 +326,39 @@ extension MeshBridge {
         bus?.deliverRemote(event)
     }
 
-    private func handleControl(frameType: String, body: [UInt8], probe: inout Probe, log: inout RateLimitedLog) {
+    private func handleReadiness(
+        prefix: String, kind: String, body: [UInt8], readiness: inout Readiness, subscribed: Set<String>, log: inout RateLimitedLog
+    ) {
+        let message: MeshControlMessage?
+        do {
+            message = try MeshControlMessage.decode(frameType: kind, body: body, limits: codec.limits)
+        } catch {
+            malformed(error.code.description, detail: "readiness \(kind): \(error.description)", log: &log)
+            return
+        }
+        state.withLockedValue { $0.stats.controlReceived += 1 }
+        switch message {
+        case .probe(let sender, let nonce)? where sender == origin:
+            readiness.probeReturned(prefix: prefix, nonce: nonce)
+        case .hello(let sender)? where sender != origin:
+            readiness.helloReceived(prefix: prefix, from: sender)
+        default:
+            return  // another node's probe, or a kind this version does not know
+        }
+        guard readiness.isComplete(prefixes: subscribed, brokers: configuration.brokers.count, peers: configuration.peers.count) else { return }
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>]? in
+            guard !state.isReady else { return nil }
+            state.isReady = true
+            defer { state.readyWaiters = [:] }
+            return Array(state.readyWaiters.values)
+        }
+        guard let waiters else { return }
+        logger.info("ready: subscriptions are live on every broker and peer", metadata: [
+            "brokers": "\(configuration.brokers.count)", "peers": "\(configuration.peers.count)", "prefixes": "\(subscribed.sorted())"])
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func handleControl(frameType: String, body: [UInt8], log: inout RateLimitedLog) {
         let message: MeshControlMessage?
         do {
             message = try MeshControlMessage.decode(frameType: frameType, body: body, limits: codec.limits)
@@ -287,19 +369,8 @@ extension MeshBridge {
         state.withLockedValue { $0.stats.controlReceived += 1 }
         guard let message else { return }
         switch message {
-        case .probe(let sender, let nonce):
-            guard sender == origin, nonce == probe.nonce else { return }
-            probe.copies += 1
-            // One copy comes back through each broker once the subscription is live there.
-            if probe.copies >= configuration.brokers.count {
-                let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
-                    state.isReady = true
-                    defer { state.readyWaiters = [:] }
-                    return Array(state.readyWaiters.values)
-                }
-                logger.info("ready: subscriptions are live on every broker", metadata: ["brokers": "\(configuration.brokers.count)"])
-                for waiter in waiters { waiter.resume() }
-            }
+        case .probe, .hello:
+            return  // readiness messages travel with a PREFIX NUL KIND frame 1
         case .heartbeat(let sender, let latest):
             guard sender != origin else { return }
             let now = monotonicNanoseconds()
@@ -323,11 +394,38 @@ extension MeshBridge {
     }
 }
 
-/// The readiness probe in flight.
-struct Probe {
-    var nonce: UInt64
-    var copies = 0
+/// What proves a node's subscriptions live: its own probes back through every broker, and a
+/// hello from every peer, for each subscribed prefix.
+struct Readiness {
+    /// The probe round in flight.
+    private(set) var nonce: UInt64
+    /// Own probes of this round back, per prefix.
+    private var copies: [String: Int] = [:]
+    /// Peers that confirmed each prefix (kept across rounds: a peer says it once).
+    private var hellos: [String: Set<OriginID>] = [:]
+
     init(nonce: UInt64) { self.nonce = nonce }
+
+    mutating func startRound(nonce: UInt64) {
+        self.nonce = nonce
+        copies = [:]
+    }
+
+    mutating func probeReturned(prefix: String, nonce: UInt64) {
+        guard nonce == self.nonce else { return }
+        copies[prefix, default: 0] += 1
+    }
+
+    mutating func helloReceived(prefix: String, from peer: OriginID) {
+        hellos[prefix, default: []].insert(peer)
+    }
+
+    /// Whether every prefix came back through `brokers` brokers and was confirmed by `peers` peers.
+    func isComplete(prefixes: Set<String>, brokers: Int, peers: Int) -> Bool {
+        !prefixes.isEmpty && prefixes.allSatisfy { prefix in
+            copies[prefix, default: 0] >= brokers && hellos[prefix, default: []].count >= peers
+        }
+    }
 }
 
 /// At most one log line per class per second.

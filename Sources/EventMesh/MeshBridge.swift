@@ -124,6 +124,10 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
     /// Whether the node's subscriptions are live on every broker.
     public var isReady: Bool { state.withLockedValue { $0.isReady } }
 
+    /// The outbound socket's bound endpoint (port read back), once started with a
+    /// ``MeshConfiguration/bindEndpoint``: what peers list in their ``MeshConfiguration/peers``.
+    public var boundEndpoint: String? { state.withLockedValue { $0.boundEndpoint } }
+
     /// The control endpoint as bound (port read back), once started with one configured.
     public var controlEndpoint: String? { state.withLockedValue { $0.controlEndpoint } }
 
@@ -296,6 +300,7 @@ extension MeshBridge {
         var dedup: DedupWindow
         var isReady = false
         var controlEndpoint: String?
+        var boundEndpoint: String?
         /// The node bus's patterns (ignored with `receiveAll`).
         var patterns: [EventPattern] = []
         /// The prefixes the inbound socket should subscribe to; the I/O thread applies changes.

@@ -47,6 +47,13 @@ public struct MeshConfiguration: Sendable {
     public var nodeID: String
     /// The brokers to connect to; a node connects to all of them, and dedup hides the copies.
     public var brokers: [BrokerAddress]
+    /// Where this node binds its outbound socket for peers to connect to (a peer mesh), e.g.
+    /// `tcp://0.0.0.0:5600`; `nil` (the default) for none.
+    public var bindEndpoint: String?
+    /// The outbound endpoints of the peers whose events this node receives directly (each
+    /// peer's ``bindEndpoint``); `ready` waits until this node's subscriptions are live on
+    /// every one of them.
+    public var peers: [String] = []
     /// The outbound socket's high-water mark, in messages per broker (default 10 000).
     public var sendHighWaterMark: Int = 10_000
     /// The inbound socket's high-water mark, in messages per broker (default 10 000).
@@ -80,10 +87,20 @@ public struct MeshConfiguration: Sendable {
     /// - Parameters:
     ///   - nodeID: the node's id (default: ``MeshConfiguration/defaultNodeID``).
     ///   - brokers: the brokers to connect to.
+    ///   - bindEndpoint: where to bind the outbound socket for peers (peer mesh).
+    ///   - peers: the peers' outbound endpoints to receive from.
     ///   - logger: where the node logs.
-    public init(nodeID: String = MeshConfiguration.defaultNodeID, brokers: [BrokerAddress], logger: Logger = Logger(label: "EventMesh")) {
+    public init(
+        nodeID: String = MeshConfiguration.defaultNodeID,
+        brokers: [BrokerAddress] = [],
+        bindEndpoint: String? = nil,
+        peers: [String] = [],
+        logger: Logger = Logger(label: "EventMesh")
+    ) {
         self.nodeID = nodeID
         self.brokers = brokers
+        self.bindEndpoint = bindEndpoint
+        self.peers = peers
         self.logger = logger
     }
 

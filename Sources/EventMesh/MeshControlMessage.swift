@@ -14,17 +14,21 @@ public enum MeshControlMessage: Sendable, Equatable {
     case probe(OriginID, nonce: UInt64)
     /// A node announces that it is stopping. Frame 1 `_mesh.node.left`.
     case nodeLeft(OriginID)
+    /// A peer's answer to a subscription it received: the subscription is live at the sender.
+    /// Sent with frame 1 `PREFIX NUL _mesh.hello` (see ``readinessFrame(prefix:kind:)``).
+    case hello(OriginID)
 
     /// The prefix of every control frame 1.
     public static let prefix = "_mesh."
     static let heartbeatFrame = "_mesh.hb"
     static let probeFrame = "_mesh.probe"
     static let nodeLeftFrame = "_mesh.node.left"
+    static let helloFrame = "_mesh.hello"
 
     /// The sender.
     public var origin: OriginID {
         switch self {
-        case .heartbeat(let origin, _), .probe(let origin, _), .nodeLeft(let origin): origin
+        case .heartbeat(let origin, _), .probe(let origin, _), .nodeLeft(let origin), .hello(let origin): origin
         }
     }
 
@@ -34,7 +38,22 @@ public enum MeshControlMessage: Sendable, Equatable {
         case .heartbeat: Self.heartbeatFrame
         case .probe: Self.probeFrame
         case .nodeLeft: Self.nodeLeftFrame
+        case .hello: Self.helloFrame
         }
+    }
+
+    /// Frame 1 of a readiness message for one subscribed prefix: the prefix, a NUL byte (which
+    /// no event type contains), then the kind (`_mesh.probe` or `_mesh.hello`). It matches the
+    /// prefix's subscription and nothing else of the node's, so its arrival proves that very
+    /// subscription live.
+    static func readinessFrame(prefix: String, kind: String) -> [UInt8] {
+        Array(prefix.utf8) + [0] + Array(kind.utf8)
+    }
+
+    /// Splits a readiness frame 1 into its prefix and kind; `nil` if it has no NUL byte.
+    static func splitReadinessFrame(_ frame: [UInt8]) -> (prefix: String, kind: String)? {
+        guard let separator = frame.firstIndex(of: 0) else { return nil }
+        return (String(decoding: frame[..<separator], as: UTF8.self), String(decoding: frame[(separator + 1)...], as: UTF8.self))
     }
 
     /// Frame 2 of the message.
@@ -55,7 +74,7 @@ public enum MeshControlMessage: Sendable, Equatable {
             Self.writeOrigin(origin, to: &writer)
             writer.writeString("n")
             writer.writeUInt(nonce)
-        case .nodeLeft(let origin):
+        case .nodeLeft(let origin), .hello(let origin):
             writer.writeMapHeader(2)
             Self.writeOrigin(origin, to: &writer)
         }
@@ -78,7 +97,7 @@ public enum MeshControlMessage: Sendable, Equatable {
     ///   so that newer nodes can add kinds).
     /// - Throws: ``WireError`` if frame 2 is malformed.
     public static func decode(frameType: String, body: [UInt8], limits: WireLimits = .default) throws(WireError) -> MeshControlMessage? {
-        guard [heartbeatFrame, probeFrame, nodeLeftFrame].contains(frameType) else { return nil }
+        guard [heartbeatFrame, probeFrame, nodeLeftFrame, helloFrame].contains(frameType) else { return nil }
         try MessagePackReader.checkFrameSize(body.count, limits: limits)
         var reader = MessagePackReader(bytes: body, limits: limits)
         var node: String?
@@ -113,6 +132,7 @@ public enum MeshControlMessage: Sendable, Equatable {
         case probeFrame:
             guard let nonce else { throw WireError(.missingField, offset: 0, field: "n", message: "a probe needs \"n\"") }
             return .probe(origin, nonce: nonce)
+        case helloFrame: return .hello(origin)
         default: return .nodeLeft(origin)
         }
     }

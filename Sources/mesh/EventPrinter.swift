@@ -19,13 +19,19 @@ struct EventPrinter: Sendable {
     /// The node is ready (its subscriptions are live on every broker).
     func ready(_ node: MeshNode) {
         let control = node.bridge.controlEndpoint
+        let bound = node.bridge.boundEndpoint
         if json {
             let controlField = control.map { ",\"control\":\"\($0)\"" } ?? ""
-            emit("{\"kind\":\"ready\",\"node\":\"\(node.configuration.nodeID)\",\"ready\":\(node.bridge.isReady)\(controlField)}")
+            let boundField = bound.map { ",\"bound\":\"\($0)\"" } ?? ""
+            emit("{\"kind\":\"ready\",\"node\":\"\(node.configuration.nodeID)\",\"ready\":\(node.bridge.isReady)\(controlField)\(boundField)}")
         } else {
             let state = node.bridge.isReady ? "ready" : "started (not ready yet)"
-            emit("node \(node.configuration.nodeID) \(state); brokers: \(node.configuration.brokers.map(\.description).joined(separator: " "))"
-                + (control.map { "; control \($0)" } ?? ""))
+            var line = "node \(node.configuration.nodeID) \(state)"
+            if !node.configuration.brokers.isEmpty { line += "; brokers: \(node.configuration.brokers.map(\.description).joined(separator: " "))" }
+            if !node.configuration.peers.isEmpty { line += "; peers: \(node.configuration.peers.joined(separator: " "))" }
+            if let bound { line += "; bound \(bound)" }
+            if let control { line += "; control \(control)" }
+            emit(line)
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EventMesh
+import Foundation
 import Logging
 
 #if canImport(Glibc)
@@ -68,6 +69,16 @@ struct NodeOptions: ParsableArguments {
         valueName: "endpoints"))
     var brokers: [String] = []
 
+    @Option(name: .customLong("bind"), help: ArgumentHelp(
+        "Bind the node's outbound socket here for peers to connect to, e.g. tcp://0.0.0.0:5600 (env MESH_BIND; default: none).",
+        valueName: "endpoint"))
+    var bind: String?
+
+    @Option(name: .customLong("peer"), help: ArgumentHelp(
+        "A peer's bound endpoint to receive from directly; repeat for several (env MESH_PEERS, separated by ','). With peers and no --broker, no broker is used.",
+        valueName: "endpoint"))
+    var peers: [String] = []
+
     @Option(name: .customLong("node-id"), help: ArgumentHelp(
         "This node's id (env MESH_NODE_ID; default: the host name).", valueName: "id"))
     var nodeID: String?
@@ -100,6 +111,8 @@ struct NodeOptions: ParsableArguments {
 
     func validate() throws {
         _ = try resolvedBrokers()
+        _ = try resolvedPeers()
+        _ = try resolvedBind()
         if let text = dedup ?? environment("MESH_DEDUP"), !["on", "off"].contains(text) {
             throw ValidationError("--dedup must be on or off, not '\(text)'")
         }
@@ -120,12 +133,34 @@ struct NodeOptions: ParsableArguments {
         return value
     }
 
+    func resolvedPeers() throws -> [String] {
+        var texts = peers
+        if texts.isEmpty, let variable = environment("MESH_PEERS") {
+            texts = variable.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        for text in texts where !text.contains("://") {
+            throw ValidationError("'\(text)' is not a peer endpoint; write e.g. tcp://10.0.0.7:5600")
+        }
+        return texts
+    }
+
+    func resolvedBind() throws -> String? {
+        guard let text = bind ?? environment("MESH_BIND") else { return nil }
+        guard text.contains("://") else { throw ValidationError("--bind '\(text)' is not an endpoint; write e.g. tcp://0.0.0.0:5600") }
+        return text
+    }
+
     func resolvedBrokers() throws -> [BrokerAddress] {
         var texts = brokers
         if texts.isEmpty, let variable = environment("MESH_BROKERS") {
             texts = variable.split(separator: ";").map(String.init).filter { !$0.isEmpty }
         }
-        if texts.isEmpty { texts = ["tcp://127.0.0.1:5555,tcp://127.0.0.1:5556"] }
+        // The local default broker only when the node has neither brokers nor peers.
+        let peerless = try resolvedPeers().isEmpty
+        let unbound = try resolvedBind() == nil
+        if texts.isEmpty && peerless && unbound {
+            texts = ["tcp://127.0.0.1:5555,tcp://127.0.0.1:5556"]
+        }
         return try texts.map { text in
             guard let address = BrokerAddress(text) else {
                 throw ValidationError("'\(text)' is not a broker; write PUBLISH_ENDPOINT,SUBSCRIBE_ENDPOINT, e.g. tcp://127.0.0.1:5555,tcp://127.0.0.1:5556")
@@ -138,7 +173,7 @@ struct NodeOptions: ParsableArguments {
     func configuration(logger: Logger) throws -> MeshConfiguration {
         var configuration = MeshConfiguration(
             nodeID: nodeID ?? environment("MESH_NODE_ID") ?? MeshConfiguration.defaultNodeID,
-            brokers: try resolvedBrokers(), logger: logger)
+            brokers: try resolvedBrokers(), bindEndpoint: try resolvedBind(), peers: try resolvedPeers(), logger: logger)
         let controlText = control ?? environment("MESH_CONTROL") ?? "tcp://127.0.0.1:*"
         configuration.controlEndpoint = controlText == "none" ? nil : controlText
         configuration.dedupEnabled = (dedup ?? environment("MESH_DEDUP") ?? "on") == "on"

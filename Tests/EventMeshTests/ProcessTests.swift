@@ -115,3 +115,80 @@ import Testing
         }
     }
 }
+
+/// Ports the OS assigns to `count` sockets bound at once on 127.0.0.1 (then released), for
+/// processes that must know one another's endpoints before they start.
+func reservePorts(_ count: Int) throws -> [Int] {
+    var descriptors: [Int32] = []
+    defer { for descriptor in descriptors { close(descriptor) } }
+    var ports: [Int] = []
+    for _ in 0..<count {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        descriptors.append(fd)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw MeshProcessError("bind failed") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        ports.append(Int(UInt16(bigEndian: address.sin_port)))
+    }
+    return ports
+}
+
+@Suite(.serialized, .timeLimit(.minutes(2))) struct PeerMeshProcessTests {
+    @Test func aPeerMeshOfFourNodeProcessesDeliversEveryEventExactlyOnce() async throws {
+        let ports = try reservePorts(5)
+        let endpoints = ports.map { "tcp://127.0.0.1:\($0)" }
+        // The test itself is the fifth peer: it says "go" once every node is ready.
+        var starterConfiguration = MeshConfiguration(nodeID: "starter", bindEndpoint: endpoints[4], peers: Array(endpoints[0..<4]))
+        starterConfiguration.logger.logLevel = .warning
+        let starter = try MeshNode(configuration: starterConfiguration)
+        try starter.start()
+        defer { starter.stop() }
+
+        var nodes: [MeshProcess] = []
+        for index in 0..<4 {
+            var arguments = ["node", "--node-id", "peer-\(index)", "--bind", endpoints[index], "--subscribe", "test.>", "--json",
+                             "--history", "10000", "--heartbeat-ms", "200", "--control", "none",
+                             "--publish", "test.ping", "--count", "100", "--start-on", "test.go", "--end-marker", "test.end"]
+            for (other, endpoint) in endpoints.enumerated() where other != index { arguments += ["--peer", endpoint] }
+            nodes.append(try MeshProcess(arguments))
+        }
+        for (index, node) in nodes.enumerated() {
+            let ready = await node.waitForLine { $0.contains("\"kind\":\"ready\"") }
+            #expect(ready?.contains("\"ready\":true") == true, "peer \(index) not ready: \(node.errorOutput.suffix(5))")
+        }
+        try starter.publish("test.go")
+
+        var sets: [Set<String>] = []
+        for (index, node) in nodes.enumerated() {
+            let deadline = ContinuousClock.now + .seconds(30)
+            var events: [[String: Any]] = []
+            while ContinuousClock.now < deadline {
+                events = node.output.compactMap(jsonObject).filter { $0["kind"] as? String == "event" }.compactMap { $0["event"] as? [String: Any] }
+                if events.filter({ $0["type"] as? String == "test.end" }).count >= 4 && events.filter({ $0["type"] as? String == "test.ping" }).count >= 400 { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let pings = events.filter { $0["type"] as? String == "test.ping" }.compactMap { $0["id"] as? String }
+            #expect(events.filter { $0["type"] as? String == "test.end" }.count == 4, "peer \(index): end markers")
+            #expect(pings.count == 400, "peer \(index) delivered \(pings.count) pings")
+            #expect(Set(pings).count == pings.count, "peer \(index) delivered an event twice")
+            sets.append(Set(pings))
+        }
+        #expect(sets.allSatisfy { $0 == sets[0] && $0.count == 400 }, "the peers' id sets differ")
+        for node in nodes {
+            let exit = try #require(await node.terminate())
+            #expect(exit.status == 0)
+            let stats = try #require(node.output.compactMap(jsonObject).first { $0["kind"] as? String == "stats" }?["stats"] as? [String: Any])
+            let bridge = try #require(stats["bridge"] as? [String: Any])
+            #expect(bridge["lost"] as? Int == 0)
+            #expect(bridge["duplicates"] as? Int == 0)
+        }
+    }
+}
