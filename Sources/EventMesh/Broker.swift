@@ -55,6 +55,8 @@ public final class Broker: @unchecked Sendable {
     /// The largest frame accepted from a publisher; a publisher that sends a larger one is
     /// disconnected by libzmq.
     public let maxFrameBytes: Int
+    /// The kernel socket buffer size of the broker's connections, if set.
+    public let socketBufferBytes: Int?
     private let logger: Logger
     private let wakeup: ZMQWakeup
     private let state = LockedValueBox<State>(State())
@@ -75,6 +77,7 @@ public final class Broker: @unchecked Sendable {
     ///     drops (default 100 000).
     ///   - maxFrameBytes: the largest frame accepted from a publisher (default 1 MiB, the
     ///     envelope limit of docs/WIRE.md).
+    ///   - socketBufferBytes: the kernel socket buffer size of its connections (default: the OS's).
     ///   - logger: where the broker logs.
     /// - Throws: ``ZeroMQ/ZMQError`` if the process is out of file descriptors.
     public init(
@@ -83,6 +86,7 @@ public final class Broker: @unchecked Sendable {
         controlBind: String? = nil,
         highWaterMark: Int = 100_000,
         maxFrameBytes: Int = 1 << 20,
+        socketBufferBytes: Int? = nil,
         logger: Logger = Logger(label: "EventMesh.Broker")
     ) throws(ZMQError) {
         self.publishBind = publishBind
@@ -90,6 +94,7 @@ public final class Broker: @unchecked Sendable {
         self.controlBind = controlBind
         self.highWaterMark = highWaterMark
         self.maxFrameBytes = maxFrameBytes
+        self.socketBufferBytes = socketBufferBytes
         self.logger = logger
         self.wakeup = try ZMQWakeup()
     }
@@ -157,6 +162,8 @@ public final class Broker: @unchecked Sendable {
             try frontend.setReceiveHighWaterMark(highWaterMark)
             try backend.setSendHighWaterMark(highWaterMark)
             try frontend.setMaximumMessageSize(maxFrameBytes)
+            try frontend.setKernelBuffers(send: socketBufferBytes, receive: socketBufferBytes)
+            try backend.setKernelBuffers(send: socketBufferBytes, receive: socketBufferBytes)
             // Subscribers send only subscriptions: a frame 1 prefix plus one byte.
             try backend.setMaximumMessageSize(4096)
             try frontend.setHeartbeat(interval: 1000, timeout: 3000, ttl: 3000)

@@ -32,9 +32,15 @@ extension MeshBridge {
                 // Every subscription message, also one another peer sent already.
                 try outbound.setXPubVerbose(true)
             }
+            if case .block = configuration.overflow {
+                // Report "would block" at a full queue instead of dropping.
+                try outbound.setXPubNoDrop(true)
+            }
             try outbound.setReconnectInterval(milliseconds: 100, maximum: 1000)
             try outbound.setHeartbeat(interval: 1000, timeout: 3000, ttl: 3000)
+            try outbound.setKernelBuffers(send: configuration.socketBufferBytes, receive: configuration.socketBufferBytes)
             inbound = try ZMQSocket(context, .sub)
+            try inbound.setKernelBuffers(send: configuration.socketBufferBytes, receive: configuration.socketBufferBytes)
             try inbound.setReceiveHighWaterMark(configuration.receiveHighWaterMark)
             try inbound.setMaximumMessageSize(configuration.maxFrameBytes)
             try inbound.setReconnectInterval(milliseconds: 100, maximum: 1000)
@@ -97,6 +103,8 @@ extension MeshBridge {
         var malformedLog = RateLimitedLog()
         var subscribed = Set<String>()
         applyPrefixes(to: sockets.inbound, subscribed: &subscribed)
+        // Sending paused at a full subscriber queue (the block policy): retry soon.
+        var paused = false
 
         while true {
             let now = monotonicNanoseconds()
@@ -122,6 +130,7 @@ extension MeshBridge {
             }
             var deadline = nextHeartbeat
             if !ready { deadline = min(deadline, nextProbe) }
+            if paused { deadline = min(deadline, now + 2_000_000) }
             let timeout = Int((deadline > now ? deadline - now : 0) / 1_000_000) + 1
             do {
                 try poller.poll(timeoutMilliseconds: timeout)
@@ -153,7 +162,7 @@ extension MeshBridge {
                     handleInbound(frames, readiness: &readiness, subscribed: subscribed, log: &malformedLog)
                 }
             }
-            flushOutbox(on: sockets.outbound)
+            paused = !flushOutbox(on: sockets.outbound)
             if state.withLockedValue({ $0.phase == .stopping }) { return }
         }
     }
@@ -177,7 +186,15 @@ extension MeshBridge {
 
     /// Sends everything queued, then (when stopping) closes with the linger period.
     private func shutDown(_ sockets: Sockets) {
-        flushOutbox(on: sockets.outbound)
+        if !flushOutbox(on: sockets.outbound) {
+            // The block policy: a subscriber's queue is still full. What is left is lost.
+            let left = state.withLockedValue { state -> Int in
+                defer { state.outbox.removeAll() }
+                state.stats.queueDrops += UInt64(state.outbox.count)
+                return state.outbox.count
+            }
+            logger.warning("stopping with events unsent: a subscriber's queue is full", metadata: ["events": "\(left)"])
+        }
         send(.nodeLeft(origin), on: sockets.outbound)
         // Closing waits at most the linger period for queued messages to leave: the context's
         // termination (when `sockets` goes away) is bounded by it, even if a broker never reads.
@@ -209,25 +226,45 @@ extension MeshBridge {
         }
     }
 
-    private func flushOutbox(on socket: ZMQSocket) {
+    /// Sends what is queued. Under the drop policy everything goes (libzmq drops at a full
+    /// subscriber queue); under the block policy sending stops at the first message that would
+    /// block, and the rest stays queued, in order, for the next try.
+    /// - Returns: whether the outbox is now empty.
+    @discardableResult
+    private func flushOutbox(on socket: ZMQSocket) -> Bool {
         let batch = state.withLockedValue { state -> [OutboundMessage] in
             guard !state.outbox.isEmpty else { return [] }
             defer { state.outbox.removeAll(keepingCapacity: true) }
             return state.outbox
         }
-        guard !batch.isEmpty else { return }
-        var sent: UInt64 = 0
+        guard !batch.isEmpty else { return true }
+        let blocking: Bool
+        if case .block = configuration.overflow { blocking = true } else { blocking = false }
+        var sent = 0
+        var paused = false
         for message in batch {
             do {
-                // A PUB socket never blocks: at its high-water mark libzmq drops the message.
-                try socket.send(message.type, more: true)
+                guard try socket.send(message.type, more: true, wait: !blocking) else {
+                    paused = true
+                    break
+                }
                 try socket.send(message.body)
                 sent += 1
             } catch {
                 logger.error("sending failed", metadata: ["type": "\(message.type)", "error": "\(error)"])
+                sent += 1  // dropped; do not retry a message libzmq rejected
             }
         }
-        state.withLockedValue { $0.stats.sent += sent }
+        state.withLockedValue { state in
+            state.stats.sent += UInt64(sent)
+            if paused {
+                state.stats.sendPauses += 1
+                // Put the unsent messages back in front of anything queued meanwhile.
+                state.outbox.insert(contentsOf: batch[sent...], at: 0)
+            }
+        }
+        room.signal()
+        return !paused
     }
 
     /// Sends a readiness message (frame 1 `PREFIX NUL KIND`).

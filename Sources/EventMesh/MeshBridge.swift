@@ -47,6 +47,8 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
     let wakeup: ZMQWakeup
     let logger: Logger
     let state: LockedValueBox<State>
+    /// Publishers waiting for room in the outbox (the block policy) wait here.
+    let room = RoomSignal()
     private let thread = LockedValueBox<IOThread?>(nil)
 
     /// Makes a bridge; nothing connects until ``start(delivering:)``.
@@ -191,6 +193,10 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
             logger.error("event not sent: it cannot be encoded", metadata: ["event_id": "\(event.id)", "type": "\(type)", "error": "\(error)"])
             return
         }
+        if case .block(let timeout) = configuration.overflow, !waitForRoom(milliseconds: timeout) {
+            logger.warning("event dropped: the outbox stayed full for the blocking timeout", metadata: [
+                "event_id": "\(event.id)", "type": "\(type)", "timeout_ms": "\(timeout)"])
+        }
         let wasEmpty = state.withLockedValue { state -> Bool? in
             guard state.outbox.count < configuration.outboxCapacity else {
                 state.stats.queueDrops += 1
@@ -200,6 +206,25 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
             return state.outbox.count == 1
         }
         if wasEmpty == true { wakeup.signal() }
+    }
+
+    /// Waits until the outbox has room, for at most `milliseconds`.
+    /// - Returns: whether there is room.
+    func waitForRoom(milliseconds: Int) -> Bool {
+        room.wait(milliseconds: milliseconds) {
+            state.withLockedValue { $0.outbox.count < configuration.outboxCapacity || $0.phase == .stopped || $0.phase == .stopping }
+        }
+    }
+
+    /// For ``OverflowPolicy/block(timeoutMilliseconds:)``: waits for room in the outbox, then
+    /// throws if there is none, so that a publisher learns before the event is published.
+    /// - Throws: ``MeshError`` with code `queueFull`.
+    func reserveRoom() throws(MeshError) {
+        guard case .block(let timeout) = configuration.overflow else { return }
+        guard waitForRoom(milliseconds: timeout) else {
+            state.withLockedValue { $0.stats.publishTimeouts += 1 }
+            throw MeshError(.queueFull, "node \(origin.node): the outbox stayed full for \(timeout) ms (a subscriber is not keeping up; policy block)")
+        }
     }
 
     // MARK: Filtering

@@ -27,6 +27,10 @@ public struct MeshBridgeStats: Sendable, Codable, Hashable {
     public var sent: UInt64 = 0
     /// Events dropped because the outbox was full.
     public var queueDrops: UInt64 = 0
+    /// Publishes that failed with `queueFull` (the block policy).
+    public var publishTimeouts: UInt64 = 0
+    /// Times sending paused because a subscriber's queue was full (the block policy).
+    public var sendPauses: UInt64 = 0
     /// Events that could not be encoded (e.g. larger than the frame limit).
     public var encodeErrors: UInt64 = 0
     /// Events handed to the bridge after it stopped, dropped.

@@ -38,6 +38,21 @@ public struct BrokerAddress: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(publishEndpoint),\(subscribeEndpoint)" }
 }
 
+/// What a node does when a subscriber cannot keep up and its queue (the high-water mark) is full.
+public enum OverflowPolicy: Sendable, Hashable {
+    /// ZeroMQ's PUB behaviour: the slow subscriber misses events (and counts them lost, by
+    /// their sequence numbers); every other subscriber still gets them, and publishing never
+    /// waits. If the bridge's own outbox fills up, further events are dropped and counted as
+    /// `queueDrops`.
+    case dropForSlowSubscribers
+    /// Nothing is dropped (the outbound socket is an XPUB with `ZMQ_XPUB_NODROP`): when a
+    /// subscriber's queue is full, sending pauses for everyone, the outbox fills, and
+    /// publishing waits up to the timeout for room; then ``MeshNode/publish(_:data:source:metadata:)``
+    /// throws ``MeshError/Code/queueFull`` (an event published on the bus directly is dropped
+    /// and counted as a queue drop).
+    case block(timeoutMilliseconds: Int)
+}
+
 /// How a node joins the mesh.
 public struct MeshConfiguration: Sendable {
     /// This node's id, carried in every event it sends and shown in stats and logs (default:
@@ -72,9 +87,15 @@ public struct MeshConfiguration: Sendable {
     public var heartbeatIntervalMilliseconds: Int = 1000
     /// How long stopping waits to flush unsent events, in milliseconds (default 1000).
     public var lingerMilliseconds: Int = 1000
-    /// The most events waiting for the I/O thread; beyond it publishing drops and counts
-    /// (default 100 000).
+    /// The kernel socket buffer size, in bytes, of the node's TCP connections (send and
+    /// receive); `nil` (the default) keeps the OS's, which grow to megabytes.
+    public var socketBufferBytes: Int?
+    /// The most events waiting for the I/O thread (default 100 000); what happens beyond it
+    /// is the ``overflow`` policy's choice.
     public var outboxCapacity: Int = 100_000
+    /// What happens when a subscriber's queue is full (default
+    /// ``OverflowPolicy/dropForSlowSubscribers``).
+    public var overflow = OverflowPolicy.dropForSlowSubscribers
     /// The largest frame accepted from the network and sent to it (default 1 MiB).
     public var maxFrameBytes: Int = 1 << 20
     /// Where the node answers `stats`, `health` and `history` requests (a REP socket, e.g.

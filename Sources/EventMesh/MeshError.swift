@@ -3,7 +3,7 @@ public struct MeshError: Error, Sendable, CustomStringConvertible {
     /// The kind of failure.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Kind: Hashable, Sendable {
-            case alreadyStarted, stopped, socket, invalidConfiguration, timedOut
+            case alreadyStarted, stopped, socket, invalidConfiguration, timedOut, queueFull
         }
         private let kind: Kind
         private init(_ kind: Kind) { self.kind = kind }
@@ -18,6 +18,8 @@ public struct MeshError: Error, Sendable, CustomStringConvertible {
         public static let invalidConfiguration = Code(.invalidConfiguration)
         /// A wait ran out of time.
         public static let timedOut = Code(.timedOut)
+        /// The outbox stayed full for the whole blocking timeout (``OverflowPolicy/block(timeoutMilliseconds:)``).
+        public static let queueFull = Code(.queueFull)
 
         public var description: String {
             switch kind {
@@ -26,6 +28,7 @@ public struct MeshError: Error, Sendable, CustomStringConvertible {
             case .socket: "socket"
             case .invalidConfiguration: "invalidConfiguration"
             case .timedOut: "timedOut"
+            case .queueFull: "queueFull"
             }
         }
     }

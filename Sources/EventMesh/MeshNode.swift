@@ -61,10 +61,12 @@ public final class MeshNode: Service, Sendable {
     ///   - source: who published it.
     ///   - metadata: string annotations.
     /// - Returns: the event's id.
-    /// - Throws: ``MeshError`` with code `stopped` once the node has stopped.
+    /// - Throws: ``MeshError`` with code `stopped` once the node has stopped, or `queueFull`
+    ///   when the ``OverflowPolicy/block(timeoutMilliseconds:)`` timeout passes without room.
     @discardableResult
     public func publish(_ type: EventType, data: EventValue = nil, source: String = "", metadata: [String: String] = [:]) throws(MeshError) -> EventID {
         guard !bridge.isStopped else { throw MeshError(.stopped, "node \(configuration.nodeID) has stopped") }
+        try bridge.reserveRoom()
         return bus.publish(type, data: data, source: source, metadata: metadata)
     }
 
@@ -74,10 +76,12 @@ public final class MeshNode: Service, Sendable {
     ///   - source: who published it.
     ///   - metadata: string annotations.
     /// - Returns: the event's id.
-    /// - Throws: ``MeshError`` with code `stopped` once the node has stopped.
+    /// - Throws: ``MeshError`` with code `stopped` once the node has stopped, or `queueFull`
+    ///   when the ``OverflowPolicy/block(timeoutMilliseconds:)`` timeout passes without room.
     @discardableResult
     public func publish<P: EventPayload>(_ payload: P, source: String = "", metadata: [String: String] = [:]) throws(MeshError) -> EventID {
         guard !bridge.isStopped else { throw MeshError(.stopped, "node \(configuration.nodeID) has stopped") }
+        try bridge.reserveRoom()
         return bus.publish(payload, source: source, metadata: metadata)
     }
 

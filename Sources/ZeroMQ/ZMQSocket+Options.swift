@@ -94,6 +94,18 @@ extension ZMQSocket {
         }
     }
 
+    /// The kernel's socket buffer sizes (`SO_SNDBUF`, `SO_RCVBUF`) for the socket's TCP
+    /// connections; `nil` keeps the OS default (which grows on its own, to megabytes on
+    /// loopback). Small buffers make a full queue show up at the high-water mark sooner.
+    /// - Parameters:
+    ///   - send: the send buffer in bytes.
+    ///   - receive: the receive buffer in bytes.
+    /// - Throws: ``ZMQError``.
+    public func setKernelBuffers(send: Int?, receive: Int?) throws(ZMQError) {
+        try setOption(ZMQ_SNDBUF, Int32(clamping: send ?? -1), name: "ZMQ_SNDBUF")
+        try setOption(ZMQ_RCVBUF, Int32(clamping: receive ?? -1), name: "ZMQ_RCVBUF")
+    }
+
     /// Queue messages only to completed connections (not to peers still connecting).
     /// - Parameter enabled: whether to wait for completed connections.
     /// - Throws: ``ZMQError``.

@@ -97,6 +97,15 @@ struct NodeOptions: ParsableArguments {
         valueName: "messages"))
     var highWaterMark: Int?
 
+    @Option(name: .customLong("overflow"), help: ArgumentHelp(
+        "When a subscriber's queue is full: drop (it misses events and counts them lost; nobody waits) or block (nothing is dropped; publishing waits up to --block-timeout-ms, then fails) (env MESH_OVERFLOW; default drop).",
+        valueName: "drop|block"))
+    var overflow: String?
+
+    @Option(name: .customLong("block-timeout-ms"), help: ArgumentHelp(
+        "With --overflow block: how long publishing waits for room (env MESH_BLOCK_TIMEOUT_MS; default 1000).", valueName: "ms"))
+    var blockTimeoutMilliseconds: Int?
+
     @Option(name: .customLong("history"), help: ArgumentHelp(
         "Events kept in the node's history (env MESH_HISTORY; default 1000).", valueName: "events"))
     var history: Int?
@@ -115,6 +124,12 @@ struct NodeOptions: ParsableArguments {
         _ = try resolvedBind()
         if let text = dedup ?? environment("MESH_DEDUP"), !["on", "off"].contains(text) {
             throw ValidationError("--dedup must be on or off, not '\(text)'")
+        }
+        if let text = overflow ?? environment("MESH_OVERFLOW"), !["drop", "block"].contains(text) {
+            throw ValidationError("--overflow must be drop or block, not '\(text)'")
+        }
+        if let value = try integer(blockTimeoutMilliseconds, "MESH_BLOCK_TIMEOUT_MS"), value <= 0 {
+            throw ValidationError("--block-timeout-ms must be positive, got \(value)")
         }
         for (name, value) in [("--hwm", try integer(highWaterMark, "MESH_HWM")), ("--history", try integer(history, "MESH_HISTORY")),
                               ("--heartbeat-ms", try integer(heartbeatMilliseconds, "MESH_HEARTBEAT_MS")),
@@ -182,6 +197,9 @@ struct NodeOptions: ParsableArguments {
             configuration.receiveHighWaterMark = value
         }
         if let value = try integer(history, "MESH_HISTORY") { configuration.historyCapacity = value }
+        if (overflow ?? environment("MESH_OVERFLOW")) == "block" {
+            configuration.overflow = .block(timeoutMilliseconds: try integer(blockTimeoutMilliseconds, "MESH_BLOCK_TIMEOUT_MS") ?? 1000)
+        }
         if let value = try integer(heartbeatMilliseconds, "MESH_HEARTBEAT_MS") { configuration.heartbeatIntervalMilliseconds = value }
         if let value = try integer(lingerMilliseconds, "MESH_LINGER_MS") { configuration.lingerMilliseconds = value }
         return configuration
