@@ -11,16 +11,39 @@ struct FuzzPayload: EventPayload {
     var nested: [String: Int]?
 }
 
+/// The MessagePack bytes of a payload's `EventValue` form, to compare payloads (a NaN is never
+/// == itself, its bytes are).
+func encodedForm(_ payload: FuzzPayload) -> [UInt8]? {
+    guard let value = try? EventValueEncoder().encode(payload) else { return nil }
+    var writer = MessagePackWriter()
+    writer.write(value)
+    return writer.bytes
+}
+
 /// libFuzzer's entry point: decode, materialise the payload (dynamic and typed), and check that
 /// decode(encode(decode(x))) == decode(x). Any trap, sanitizer report or failed check is a crash.
+///
+/// The payload stays encoded after decoding (it was validated with the frame), so this also
+/// checks that a validated payload always decodes to an `EventValue`, and that decoding the
+/// typed payload straight from the bytes agrees with decoding it from that `EventValue`.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     guard let start else { return 0 }
     let bytes = Array(UnsafeBufferPointer(start: start, count: count))
     let codec = EventCodec()
     guard let event = try? codec.decode(bytes) else { return 0 }
+    let value: EventValue
+    do {
+        value = try event.payloadValue()
+    } catch {
+        fatalError("a validated payload does not decode: \(error)")
+    }
     _ = event.data.description
-    _ = try? event.payload(as: FuzzPayload.self)
+    let fromBytes = try? event.payload(as: FuzzPayload.self)
+    let fromValue = try? EventValueDecoder().decode(FuzzPayload.self, from: value)
+    guard (fromBytes == nil) == (fromValue == nil), fromBytes.flatMap(encodedForm) == fromValue.flatMap(encodedForm) else {
+        fatalError("the typed payload decodes differently from bytes (\(String(describing: fromBytes))) and from its value (\(String(describing: fromValue)))")
+    }
     let encoded: [UInt8]
     do {
         encoded = try codec.encode(event)

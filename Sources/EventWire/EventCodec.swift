@@ -8,6 +8,12 @@ public import EventBus
 /// Decoding is total: any byte string yields an ``Event`` or a ``WireError`` that says what was
 /// wrong and where, within ``WireLimits``.
 ///
+/// The whole frame is validated when it is decoded, payload included, so a frame that decodes
+/// holds no malformed byte anywhere. The payload is then kept in its encoded form
+/// (``Event/Payload/encoded(_:)``) and converted only when a subscriber reads it: to an
+/// ``EventValue`` for ``Event/data``, or straight from the bytes into a `Decodable` type for
+/// ``Event/payload(as:)``, once per event and type (the bus caches each conversion).
+///
 /// ```swift
 /// let codec = EventCodec()
 /// let bytes = try codec.encode(event)
@@ -29,6 +35,15 @@ public struct EventCodec: Sendable {
     // MARK: Encoding
 
     /// Encodes an event's envelope.
+    ///
+    /// The payload's bytes are the same whatever form it is held in: a typed payload encodes
+    /// as its `EventValueEncoder` form would. A typed payload is encoded straight to
+    /// MessagePack when it can be (``MessagePackEncoder``), through its `EventValue` form
+    /// otherwise. A payload still encoded as this codec decoded it is copied as it is when it
+    /// is canonical (exactly the bytes encoding its decoded value would give: smallest formats,
+    /// sorted keys; see ``MessagePackReader/validateValue()``), so forwarding an event costs no
+    /// payload decoding and stays deterministic; a payload that arrived in another valid
+    /// encoding (for example with unsorted keys or a float32) is decoded and re-encoded.
     /// - Parameter event: the event; its payload may be dynamic, typed or still encoded.
     /// - Returns: the envelope bytes (frame 2).
     /// - Throws: ``WireError`` with code `invalidField` if a typed payload cannot be encoded, or
@@ -45,8 +60,8 @@ public struct EventCodec: Sendable {
             if origin.sequence != nil { count += 1 }
             if origin.hops != 0 { count += 1 }
         }
-        let payload = try payloadValue(of: event)
-        if payload.isNull { count -= 1 }
+        let payload = try encodablePayload(of: event)
+        if case .none = payload { count -= 1 }
 
         writer.writeMapHeader(count)
         writer.writeString(EnvelopeKey.version)
@@ -84,9 +99,29 @@ public struct EventCodec: Sendable {
                 writer.writeUInt(UInt64(clamping: origin.hops))
             }
         }
-        if !payload.isNull {
+        switch payload {
+        case .none:
+            break
+        case .value(let value):
             writer.writeString(EnvelopeKey.payload)
-            writer.write(payload)
+            writer.write(value)
+        case .canonical(let bytes):
+            writer.writeString(EnvelopeKey.payload)
+            writer.writeRaw(bytes)
+        case .typed(let typed):
+            let keyStart = writer.count
+            writer.writeString(EnvelopeKey.payload)
+            let valueStart = writer.count
+            if !MessagePackEncoder.encode(typed, into: &writer) {
+                // Beyond the direct encoder: through the EventValue form (same bytes, or its error).
+                writer.truncate(to: valueStart)
+                writer.write(try payloadValue(of: event))
+            }
+            if writer.count == valueStart + 1 && writer.byte(at: valueStart) == 0xc0 {
+                // A typed payload that encodes as nil: no payload, as for a nil value.
+                writer.truncate(to: keyStart)
+                writer.setByte(0x80 | UInt8(count - 1), at: 0)  // the envelope's header, a fixmap
+            }
         }
         let bytes = writer.takeBytes()
         if bytes.count > limits.maxFrameBytes {
@@ -97,6 +132,34 @@ public struct EventCodec: Sendable {
         return bytes
     }
 
+    /// How an event's payload is written.
+    private enum EncodablePayload {
+        /// No payload (nil): the key is omitted.
+        case none
+        /// A value to encode.
+        case value(EventValue)
+        /// Canonical MessagePack bytes to copy.
+        case canonical(ArraySlice<UInt8>)
+        /// A typed payload to encode (it may still turn out to be nil).
+        case typed(any EventPayload)
+    }
+
+    private func encodablePayload(of event: Event) throws(WireError) -> EncodablePayload {
+        switch event.payload {
+        case .value(let value):
+            return value.isNull ? .none : .value(value)
+        case .typed(let typed):
+            return .typed(typed)
+        case .encoded(let encoded):
+            if let wire = encoded as? WirePayload, wire.isCanonical {
+                return wire.isNil ? .none : .canonical(wire.bytes)
+            }
+            let value = try payloadValue(of: event)
+            return value.isNull ? .none : .value(value)
+        }
+    }
+
+    /// The payload as an `EventValue` (converted by the event, which caches it).
     private func payloadValue(of event: Event) throws(WireError) -> EventValue {
         do {
             return try event.payloadValue()
@@ -138,7 +201,7 @@ public struct EventCodec: Sendable {
         var originIncarnation: UInt64?
         var sequence: UInt64?
         var hops = 0
-        var payload: EventValue = .null
+        var payload = Event.Payload.value(.null)
 
         for _ in 0..<count {
             let keyOffset = reader.offset
@@ -178,7 +241,7 @@ public struct EventCodec: Sendable {
                     source = try reader.readString()
                 case .metadata:
                     let entries = try reader.readMapHeader()
-                    metadata.reserveCapacity(entries)
+                    metadata = Dictionary(minimumCapacity: entries)
                     for _ in 0..<entries {
                         let entryOffset = reader.offset
                         let name = try reader.readString()
@@ -204,7 +267,10 @@ public struct EventCodec: Sendable {
                     }
                     hops = Int(value)
                 case .payload:
-                    payload = try reader.readValue()
+                    // Validated now, so decoding stays total; decoded when a subscriber asks.
+                    let isCanonical = try reader.validateValue()
+                    let encoded = WirePayload(frame: bytes, range: valueOffset..<reader.offset, limits: limits, isCanonical: isCanonical)
+                    if !encoded.isNil { payload = .encoded(encoded) }
                 }
             } catch {
                 throw error.inField(key)
@@ -236,7 +302,7 @@ public struct EventCodec: Sendable {
             throw WireError(.invalidField, offset: nil, field: originNode == nil ? EnvelopeKey.originNode : EnvelopeKey.originIncarnation, message: "an origin needs both \"on\" and \"oi\"")
         }
         return Event(
-            id: id, type: type, payload: .value(payload), timestamp: Timestamp(nanosecondsSinceEpoch: timestamp),
+            id: id, type: type, payload: payload, timestamp: Timestamp(nanosecondsSinceEpoch: timestamp),
             source: source, metadata: metadata, scope: scope, origin: origin)
     }
 

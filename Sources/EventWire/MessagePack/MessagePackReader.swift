@@ -74,6 +74,20 @@ public struct MessagePackReader: Sendable {
         self.limits = limits
     }
 
+    /// Creates a reader positioned at `offset` in `bytes`, to read a value found by an
+    /// earlier reader (offsets in errors stay frame offsets).
+    ///
+    /// - Parameters:
+    ///   - bytes: The frame to read.
+    ///   - offset: Where to start, from 0 to `bytes.count`.
+    ///   - limits: The bounds to enforce while reading.
+    init(bytes: [UInt8], at offset: Int, limits: WireLimits) {
+        precondition(offset >= 0 && offset <= bytes.count, "offset \(offset) outside a frame of \(bytes.count) bytes")
+        self.bytes = bytes
+        self.position = offset
+        self.limits = limits
+    }
+
     /// The offset of the next unread byte in the frame.
     public var offset: Int { position }
 
@@ -236,7 +250,7 @@ public struct MessagePackReader: Sendable {
         }
         try checkPayload(format, at: start, headerSize: headerSize, length: length)
         let from = start + headerSize
-        guard Self.isValidUTF8(bytes[from..<from + length]) else {
+        guard isASCII(from: from, length: length) || Self.isValidUTF8(bytes[from..<from + length]) else {
             throw invalidUTF8(format, at: start, from: from, length: length)
         }
         try countValue(at: start)
@@ -516,6 +530,174 @@ public struct MessagePackReader: Sendable {
         }
     }
 
+    /// Checks the next value exactly as ``readValue()`` decodes it, without building it, and
+    /// says whether it is canonical.
+    ///
+    /// Accepts exactly the values ``readValue()`` accepts and fails with the same error (code,
+    /// offset and message) on the others, counting values towards `maxTotalValues` the same
+    /// way, so a value that validates always decodes. No `String` is made unless a map's keys
+    /// are out of order or not ASCII (duplicate keys are then found with a set; see below).
+    ///
+    /// A value is *canonical* when ``MessagePackWriter/write(_:)`` of its decoded form gives
+    /// back the same bytes: every integer, string, binary, array and map header in its smallest
+    /// form (non-negative integers in the unsigned formats), floats as float64, and map keys in
+    /// strictly ascending order of their UTF-8 bytes. A canonical value can be copied as it is
+    /// instead of being decoded and re-encoded.
+    ///
+    /// Duplicate keys are found as ``readValue()`` finds them, through Swift `String`
+    /// equality (canonical equivalence): while a map's keys are ASCII and ascending, no two can
+    /// be equal and nothing is stored; otherwise the keys go into a set, of byte strings while
+    /// they are all ASCII (where byte equality is `String` equality), of `String`s once one is
+    /// not (where it is not: "\u{212A}", KELVIN SIGN, equals "K").
+    ///
+    /// - Returns: Whether the value is canonical.
+    /// - Throws: what ``readValue()`` throws for the same input.
+    mutating func validateValue() throws(WireError) -> Bool {
+        try validateValue(depth: 1)
+    }
+
+    /// Validates the next value; a container read here sits at nesting level `depth`.
+    private mutating func validateValue(depth: Int) throws(WireError) -> Bool {
+        let start = position
+        let format = try formatByte(at: start, expected: "a value")
+        try countValue(at: start)
+        switch format {
+        case 0x00...0x7f, 0xe0...0xff, 0xc0, 0xc2, 0xc3:
+            position = start + 1
+            return true
+        case 0xcc...0xd3:
+            guard let integer = try integer(format, at: start) else { throw Self.invalidFormat(at: start) }
+            guard integer.isNegative || integer.bits <= UInt64(Int64.max) else {
+                throw Self.outOfRange(at: start, "uint64 \(integer.bits) does not fit a signed 64-bit integer")
+            }
+            position = start + integer.size
+            return format == Self.smallestIntegerFormat(Int64(bitPattern: integer.bits))
+        case 0xca, 0xcb:
+            guard let (_, size) = try float(format, at: start) else { throw Self.invalidFormat(at: start) }
+            position = start + size
+            return format == 0xcb
+        case 0xa0...0xbf, 0xd9...0xdb:
+            guard let (length, headerSize) = try stringHeader(format, at: start) else { throw Self.invalidFormat(at: start) }
+            _ = try validateString(format, at: start, headerSize: headerSize, length: length)
+            position = start + headerSize + length
+            return headerSize == Self.smallestStringHeader(length)
+        case 0xc4...0xc6:
+            guard let (length, headerSize) = try binaryHeader(format, at: start) else { throw Self.invalidFormat(at: start) }
+            try checkPayload(format, at: start, headerSize: headerSize, length: length)
+            position = start + headerSize + length
+            return headerSize == (length <= 0xff ? 2 : length <= 0xffff ? 3 : 5)
+        case 0x90...0x9f, 0xdc, 0xdd:
+            try checkDepth(depth, at: start)
+            guard let (count, headerSize) = try arrayHeader(format, at: start) else { throw Self.invalidFormat(at: start) }
+            position = start + headerSize
+            var canonical = headerSize == Self.smallestCollectionHeader(count)
+            for _ in 0..<count {
+                if try !validateValue(depth: depth + 1) { canonical = false }
+            }
+            return canonical
+        case 0x80...0x8f, 0xde, 0xdf:
+            try checkDepth(depth, at: start)
+            guard let (count, headerSize) = try mapHeader(format, at: start) else { throw Self.invalidFormat(at: start) }
+            position = start + headerSize
+            let firstKey = position
+            var canonical = headerSize == Self.smallestCollectionHeader(count)
+            var keys = SeenMapKeys()
+            for index in 0..<count {
+                let keyStart = position
+                let keyFormat = try formatByte(at: keyStart, expected: "a map key")
+                guard let (length, keyHeaderSize) = try stringHeader(keyFormat, at: keyStart) else {
+                    throw Self.unexpected(keyFormat, at: keyStart, expected: "a string map key")
+                }
+                try countValue(at: keyStart)
+                let isASCII = try validateString(keyFormat, at: keyStart, headerSize: keyHeaderSize, length: length)
+                let key = keyStart + keyHeaderSize..<keyStart + keyHeaderSize + length
+                position = key.upperBound
+                if keyHeaderSize != Self.smallestStringHeader(length) { canonical = false }
+                if try !validateValue(depth: depth + 1) { canonical = false }
+                // Checked after the value, as readValue() does.
+                let isNew = keys.insert(key, isASCII: isASCII, index: index, firstKey: firstKey, in: bytes)
+                if !keys.isAscending { canonical = false }
+                guard isNew else {
+                    let name = String(decoding: bytes[key], as: UTF8.self)
+                    throw WireError(
+                        .duplicateKey, offset: keyStart,
+                        message: "duplicate key at offset \(keyStart): \(Self.quoted(name)) appears twice in the map at offset \(start)")
+                }
+            }
+            return canonical
+        case 0xc7...0xc9, 0xd4...0xd8:
+            throw unsupported(format, at: start)
+        default:
+            throw Self.invalidFormat(at: start)
+        }
+    }
+
+    /// Checks a string's length against the input and its bytes for well-formed UTF-8, as
+    /// `decodeString` does, without making a `String`; returns whether the bytes are all ASCII.
+    @inline(__always)
+    private func validateString(_ format: UInt8, at start: Int, headerSize: Int, length: Int) throws(WireError) -> Bool {
+        try checkPayload(format, at: start, headerSize: headerSize, length: length)
+        let from = start + headerSize
+        if isASCII(from: from, length: length) { return true }
+        if #available(macOS 26, iOS 26, tvOS 26, watchOS 26, visionOS 26, *) {
+            do {
+                _ = try UTF8Span(validating: bytes.span.extracting(from..<from + length))
+                return false
+            } catch {
+                throw invalidUTF8(format, at: start, from: from, length: length)
+            }
+        }
+        guard Self.portableString(validating: bytes[from..<from + length]) != nil else {
+            throw invalidUTF8(format, at: start, from: from, length: length)
+        }
+        return false
+    }
+
+    /// Whether the `length` bytes at `from` (which the caller has checked are in the frame)
+    /// are all ASCII: 8 bytes at a time, much cheaper than full validation for the common case.
+    @inline(__always)
+    private func isASCII(from: Int, length: Int) -> Bool {
+        guard length > 0 else { return true }
+        return bytes.withUnsafeBytes { buffer in
+            precondition(from >= 0 && from + length <= buffer.count, "a string outside its frame")
+            let start = buffer.baseAddress! + from
+            var bits: UInt64 = 0
+            var index = 0
+            while index + 8 <= length {
+                bits |= start.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                index += 8
+            }
+            while index < length {
+                bits |= UInt64(start.load(fromByteOffset: index, as: UInt8.self))
+                index += 1
+            }
+            return bits & 0x8080_8080_8080_8080 == 0
+        }
+    }
+
+    /// The format byte ``MessagePackWriter/writeInt(_:)`` uses for `value` when it needs more
+    /// than the format byte itself (fixints are always smallest).
+    @inline(__always)
+    static func smallestIntegerFormat(_ value: Int64) -> UInt8 {
+        if value >= 0 {
+            return value < 0x80 ? UInt8(value) : value <= 0xff ? 0xcc : value <= 0xffff ? 0xcd : value <= 0xffff_ffff ? 0xce : 0xcf
+        }
+        return value >= -32 ? UInt8(truncatingIfNeeded: value)
+            : value >= Int64(Int8.min) ? 0xd0 : value >= Int64(Int16.min) ? 0xd1 : value >= Int64(Int32.min) ? 0xd2 : 0xd3
+    }
+
+    /// The header size ``MessagePackWriter/writeString(_:)`` uses for `length` bytes.
+    @inline(__always)
+    static func smallestStringHeader(_ length: Int) -> Int {
+        length < 32 ? 1 : length <= 0xff ? 2 : length <= 0xffff ? 3 : 5
+    }
+
+    /// The header size the writer uses for an array or map of `count` entries.
+    @inline(__always)
+    static func smallestCollectionHeader(_ count: Int) -> Int {
+        count < 16 ? 1 : count <= 0xffff ? 3 : 5
+    }
+
     // MARK: - Format decoding (no side effects; each checks the bytes it reads)
 
     /// The most elements a collection reserves room for before its elements are decoded.
@@ -712,6 +894,10 @@ public struct MessagePackReader: Sendable {
         try checkPayload(format, at: start, headerSize: headerSize, length: length)
         let from = start + headerSize
         if #available(macOS 26, iOS 26, tvOS 26, watchOS 26, visionOS 26, *) {
+            if isASCII(from: from, length: length) {
+                // ASCII is valid UTF-8: copy it without a validating pass.
+                return String(copying: unsafe UTF8Span(unchecked: bytes.span.extracting(from..<from + length), isKnownASCII: true))
+            }
             // One validating pass and one copy, with no generic dispatch (the fast path on Linux).
             do {
                 let utf8 = try UTF8Span(validating: bytes.span.extracting(from..<from + length))
@@ -877,5 +1063,103 @@ public struct MessagePackReader: Sendable {
         case 0xdf: "map32"
         default: "negative fixint"
         }
+    }
+}
+
+/// The keys of one map that ``MessagePackReader/validateValue()`` has seen so far: finds a
+/// duplicate as a Swift dictionary would (by canonical equivalence), and tracks whether the
+/// keys ascend by their UTF-8 bytes.
+///
+/// While every key is ASCII and greater than the one before, no two keys can be equal and
+/// nothing is stored. Past that, the keys seen so far are collected (by reading them again from
+/// the map, whose earlier entries are validated) into a set: of byte strings while every key is
+/// ASCII, where byte equality is `String` equality; of `String`s once one is not.
+struct SeenMapKeys {
+    private enum Keys {
+        /// Every key so far is ASCII and ascending: no set needed.
+        case ascendingASCII
+        case ascii(Set<ArraySlice<UInt8>>)
+        case unicode(Set<String>)
+    }
+
+    private var keys = Keys.ascendingASCII
+    /// The previous key, while the keys ascend.
+    private var last: Range<Int>?
+    /// Whether every key so far is greater than the one before it (by unsigned UTF-8 bytes).
+    private(set) var isAscending = true
+
+    /// Records the key at `key` in `bytes`, the `index`th of the map whose first key starts
+    /// at `firstKey`.
+    /// - Returns: `false` if an equal key was seen before.
+    @inline(__always)
+    mutating func insert(_ key: Range<Int>, isASCII: Bool, index: Int, firstKey: Int, in bytes: [UInt8]) -> Bool {
+        // The common case, in line: ASCII keys in ascending order.
+        if isAscending, isASCII, case .ascendingASCII = keys, last.map({ Self.precedes($0, key, in: bytes) }) ?? true {
+            last = key
+            return true
+        }
+        return insertSlowly(key, isASCII: isASCII, index: index, firstKey: firstKey, in: bytes)
+    }
+
+    @inline(never)
+    private mutating func insertSlowly(_ key: Range<Int>, isASCII: Bool, index: Int, firstKey: Int, in bytes: [UInt8]) -> Bool {
+        if isAscending {
+            if let last, !Self.precedes(last, key, in: bytes) { isAscending = false }
+            last = isAscending ? key : nil
+        }
+        switch keys {
+        case .ascendingASCII:
+            if isAscending && isASCII { return true }
+            let earlier = Self.keys(of: index, entriesFrom: firstKey, in: bytes)
+            if isASCII {
+                var set = Set(earlier.map { bytes[$0] })
+                defer { keys = .ascii(set) }
+                return set.insert(bytes[key]).inserted
+            }
+            var set = Set(earlier.map { String(decoding: bytes[$0], as: UTF8.self) })
+            defer { keys = .unicode(set) }
+            return set.insert(String(decoding: bytes[key], as: UTF8.self)).inserted
+        case .ascii(var set):
+            if isASCII {
+                keys = .ascendingASCII  // drop the enum's reference so the set is uniquely held
+                defer { keys = .ascii(set) }
+                return set.insert(bytes[key]).inserted
+            }
+            var strings = Set(set.map { String(decoding: $0, as: UTF8.self) })
+            defer { keys = .unicode(strings) }
+            return strings.insert(String(decoding: bytes[key], as: UTF8.self)).inserted
+        case .unicode(var set):
+            keys = .ascendingASCII
+            defer { keys = .unicode(set) }
+            return set.insert(String(decoding: bytes[key], as: UTF8.self)).inserted
+        }
+    }
+
+    /// Whether the bytes in `left` sort strictly before those in `right` (unsigned,
+    /// lexicographic, a prefix first), the order ``MessagePackWriter`` writes keys in.
+    private static func precedes(_ left: Range<Int>, _ right: Range<Int>, in bytes: [UInt8]) -> Bool {
+        let common = Swift.min(left.count, right.count)
+        var index = 0
+        while index < common {
+            let a = bytes[left.lowerBound + index]
+            let b = bytes[right.lowerBound + index]
+            if a != b { return a < b }
+            index += 1
+        }
+        return left.count < right.count
+    }
+
+    /// Where the first `count` keys of a map are, read again from its (validated) entries.
+    private static func keys(of count: Int, entriesFrom firstKey: Int, in bytes: [UInt8]) -> [Range<Int>] {
+        let frame = ValidatedMessagePack(bytes: bytes)
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(count)
+        var position = firstKey
+        for _ in 0..<count {
+            let key = frame.stringRange(at: position)
+            ranges.append(key)
+            position = frame.end(ofValueAt: key.upperBound)
+        }
+        return ranges
     }
 }

@@ -1,4 +1,11 @@
 public import EventBus
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Encodes values as MessagePack into a growing byte buffer, always in the smallest format.
 ///
@@ -17,8 +24,9 @@ public import EventBus
 /// MessagePack cannot express a string, binary, array or map longer than 2^32 - 1 bytes or
 /// elements; writing one is a programming error and traps.
 public struct MessagePackWriter: Sendable {
-    /// The buffer: `storage[..<count]` is written, the rest is zeroed room to write into (so
-    /// that writing copies into place instead of appending element by element).
+    /// The buffer: `storage[..<count]` is written, the rest is room to write into (zeroed, or
+    /// left over from ``truncate(to:)``), so that writing copies into place instead of
+    /// appending element by element.
     private var storage: [UInt8]
     /// How many bytes have been written.
     public private(set) var count = 0
@@ -32,6 +40,13 @@ public struct MessagePackWriter: Sendable {
     ///   - reservingCapacity: How many bytes to reserve up front; the buffer grows as needed.
     public init(reservingCapacity: Int = 256) {
         storage = [UInt8](repeating: 0, count: Swift.max(16, reservingCapacity))
+    }
+
+    /// A writer with no buffer yet, to swap another writer's buffer into.
+    static var unallocated: MessagePackWriter { MessagePackWriter(storage: []) }
+
+    private init(storage: [UInt8]) {
+        self.storage = storage
     }
 
     /// Returns the bytes written and leaves the writer empty, without copying them.
@@ -54,15 +69,31 @@ public struct MessagePackWriter: Sendable {
         let needed = count + extra
         var size = Swift.max(storage.count * 2, 64)
         while size < needed { size *= 2 }
-        storage.append(contentsOf: repeatElement(0, count: size - storage.count))
+        // One allocation, one copy and one zero fill (not an element-by-element append,
+        // which is very slow in unoptimized builds).
+        let old = storage
+        storage = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            old.withUnsafeBytes { raw.copyMemory(from: $0) }
+            memset(raw.baseAddress! + old.count, 0, size - old.count)
+            initialized = size
+        }
+    }
+
+    /// Appends `size` bytes that `body` writes, given where they go: one capacity check and
+    /// one uniqueness check for the whole write.
+    @inline(__always)
+    private mutating func append(_ size: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Void) {
+        reserve(size)
+        let at = count
+        storage.withUnsafeMutableBufferPointer { buffer in body(buffer.baseAddress! + at) }
+        count = at + size
     }
 
     /// Appends one byte.
     @inline(__always)
     private mutating func put(_ byte: UInt8) {
-        reserve(1)
-        storage[count] = byte
-        count += 1
+        append(1) { $0.pointee = byte }
     }
 
     /// Appends the bytes of `source`.
@@ -111,8 +142,7 @@ public struct MessagePackWriter: Sendable {
         } else if value >= -32 {
             put(UInt8(truncatingIfNeeded: value))
         } else if value >= Int64(Int8.min) {
-            put(0xd0)
-            put(UInt8(truncatingIfNeeded: value))
+            append(0xd0, bigEndian: Int8(truncatingIfNeeded: value))
         } else if value >= Int64(Int16.min) {
             append(0xd1, bigEndian: Int16(truncatingIfNeeded: value))
         } else if value >= Int64(Int32.min) {
@@ -130,8 +160,7 @@ public struct MessagePackWriter: Sendable {
         if value < 0x80 {
             put(UInt8(truncatingIfNeeded: value))
         } else if value <= UInt64(UInt8.max) {
-            put(0xcc)
-            put(UInt8(truncatingIfNeeded: value))
+            append(0xcc, bigEndian: UInt8(truncatingIfNeeded: value))
         } else if value <= UInt64(UInt16.max) {
             append(0xcd, bigEndian: UInt16(truncatingIfNeeded: value))
         } else if value <= UInt64(UInt32.max) {
@@ -157,16 +186,25 @@ public struct MessagePackWriter: Sendable {
     /// - Parameters:
     ///   - value: The string to write; at most 2^32 - 1 bytes of UTF-8.
     public mutating func writeString(_ value: String) {
-        // withUTF8 gives contiguous bytes for every string, small (inline) ones included.
+        // Native strings, small (inline) ones included, lend their UTF-8 bytes in place.
+        if value.utf8.withContiguousStorageIfAvailable({ writeString(utf8: $0) }) != nil { return }
         var value = value
-        value.withUTF8 { utf8 in
-            let count = utf8.count
-            if count < 32 {
-                put(0xa0 | UInt8(truncatingIfNeeded: count))
-            } else {
-                writeLengthHeader(count, kind: "string", tag8: 0xd9, tag16: 0xda, tag32: 0xdb)
-            }
+        value.withUTF8 { writeString(utf8: $0) }
+    }
+
+    /// Writes a string given as its UTF-8 bytes.
+    @inline(__always)
+    private mutating func writeString(utf8: UnsafeBufferPointer<UInt8>) {
+        let length = utf8.count
+        guard length < 32 else {
+            writeLengthHeader(length, kind: "string", tag8: 0xd9, tag16: 0xda, tag32: 0xdb)
             put(UnsafeRawBufferPointer(utf8))
+            return
+        }
+        // A fixstr: header and bytes in one write.
+        append(1 + length) { target in
+            target.pointee = 0xa0 | UInt8(truncatingIfNeeded: length)
+            if length > 0 { (target + 1).update(from: utf8.baseAddress!, count: length) }
         }
     }
 
@@ -288,18 +326,19 @@ public struct MessagePackWriter: Sendable {
 
     /// Writes 16 bytes as bin8, from two big-endian halves (an event id) without an array.
     mutating func writeBinary16(high: UInt64, low: UInt64) {
-        put(0xc4)
-        put(16)
-        withUnsafeBytes(of: high.bigEndian) { put($0) }
-        withUnsafeBytes(of: low.bigEndian) { put($0) }
+        append(18) { target in
+            target[0] = 0xc4
+            target[1] = 16
+            UnsafeMutableRawPointer(target + 2).storeBytes(of: high.bigEndian, as: UInt64.self)
+            UnsafeMutableRawPointer(target + 10).storeBytes(of: low.bigEndian, as: UInt64.self)
+        }
     }
 
     /// Writes the smallest of the 8-, 16- and 32-bit length headers for `count`.
     private mutating func writeLengthHeader(_ count: Int, kind: StaticString, tag8: UInt8?, tag16: UInt8, tag32: UInt8) {
         precondition(count >= 0 && UInt64(count) <= UInt64(UInt32.max), "MessagePack cannot encode a \(kind) of length \(count); the most is 2^32 - 1")
         if let tag8, count <= Int(UInt8.max) {
-            put(tag8)
-            put(UInt8(truncatingIfNeeded: count))
+            append(tag8, bigEndian: UInt8(truncatingIfNeeded: count))
         } else if count <= Int(UInt16.max) {
             append(tag16, bigEndian: UInt16(truncatingIfNeeded: count))
         } else {
@@ -310,8 +349,10 @@ public struct MessagePackWriter: Sendable {
     /// Appends a format byte followed by `value` in big-endian byte order.
     @inline(__always)
     private mutating func append<T: FixedWidthInteger>(_ tag: UInt8, bigEndian value: T) {
-        put(tag)
-        withUnsafeBytes(of: value.bigEndian) { put($0) }
+        append(1 + MemoryLayout<T>.size) { target in
+            target.pointee = tag
+            UnsafeMutableRawPointer(target + 1).storeBytes(of: value.bigEndian, as: T.self)
+        }
     }
 }
 
@@ -355,5 +396,180 @@ extension MessagePackWriter {
                 return left.count < right.count
             }
         }
+    }
+}
+
+// MARK: - Editing written bytes (for EventCodec and MessagePackEncoder)
+
+extension MessagePackWriter {
+    /// The written byte at `offset`.
+    func byte(at offset: Int) -> UInt8 {
+        precondition(offset >= 0 && offset < count, "offset \(offset) outside the \(count) bytes written")
+        return storage[offset]
+    }
+
+    /// Overwrites the written byte at `offset`.
+    mutating func setByte(_ byte: UInt8, at offset: Int) {
+        precondition(offset >= 0 && offset < count, "offset \(offset) outside the \(count) bytes written")
+        storage[offset] = byte
+    }
+
+    /// Forgets every byte written after the first `newCount`.
+    mutating func truncate(to newCount: Int) {
+        precondition(newCount >= 0 && newCount <= count, "cannot truncate \(count) bytes to \(newCount)")
+        count = newCount
+    }
+
+    /// Writes a one-byte placeholder for the header of an array or map whose size is not known
+    /// yet; ``finishArray(headerAt:count:)`` or ``finishMap(headerAt:count:)`` replaces it.
+    /// - Returns: the placeholder's offset.
+    mutating func writeHeaderPlaceholder() -> Int {
+        let offset = count
+        put(0x90)
+        return offset
+    }
+
+    /// Completes an array started with ``writeHeaderPlaceholder()``, whose `elementCount`
+    /// elements run from the placeholder to the end: writes its smallest header, moving the
+    /// elements if the header needs more than the placeholder's byte.
+    mutating func finishArray(headerAt start: Int, count elementCount: Int) {
+        if elementCount < 16 {
+            storage[start] = 0x90 | UInt8(truncatingIfNeeded: elementCount)
+            return
+        }
+        precondition(UInt64(elementCount) <= UInt64(UInt32.max), "MessagePack cannot encode an array of \(elementCount) elements")
+        let wide = elementCount > Int(UInt16.max)
+        insertHeader(at: start, tag: wide ? 0xdd : 0xdc, count: elementCount, width: wide ? 4 : 2)
+    }
+
+    /// Completes a map started with ``writeHeaderPlaceholder()``, whose `entryCount` entries
+    /// (each a string key written by ``writeString(_:)`` and a value written by this writer)
+    /// run from the placeholder to the end: puts the entries in ascending order of their keys'
+    /// UTF-8 bytes, as ``write(_:)`` writes a map, and writes the smallest header.
+    ///
+    /// - Returns: `false`, leaving the bytes unspecified, if two keys are equal or a key is not
+    ///   ASCII: the caller then encodes the map another way (for non-ASCII keys, because
+    ///   canonically equivalent keys are one key in an `EventValue` map).
+    mutating func finishMap(headerAt start: Int, count entryCount: Int) -> Bool {
+        guard entryCount > 1 else {
+            if entryCount == 1 {
+                let isASCII = storage.withUnsafeBufferPointer { buffer in
+                    ValidatedMessagePack.stringRange(at: start + 1, in: buffer).allSatisfy { buffer[$0] < 0x80 }
+                }
+                guard isASCII else { return false }
+            }
+            storage[start] = 0x80 | UInt8(truncatingIfNeeded: entryCount)
+            return true
+        }
+        precondition(UInt64(entryCount) <= UInt64(UInt32.max), "MessagePack cannot encode a map of \(entryCount) entries")
+        typealias Entry = (prefix: UInt64, key: Range<Int>, entry: Range<Int>)
+        let end = count
+        let sorted: Bool? = withUnsafeTemporaryAllocation(of: Entry.self, capacity: entryCount) { scratch -> Bool? in
+            var entries = scratch
+            let outcome: Bool? = storage.withUnsafeBufferPointer { buffer in
+                // Where each entry and its key are; whether they are already in order.
+                var inOrder = true
+                var position = start + 1
+                for index in 0..<entryCount {
+                    let key = ValidatedMessagePack.stringRange(at: position, in: buffer)
+                    var bits: UInt8 = 0
+                    for offset in key { bits |= buffer[offset] }
+                    guard bits < 0x80 else { return nil }
+                    let entryEnd = ValidatedMessagePack.end(ofValueAt: key.upperBound, in: buffer)
+                    let prefix = Self.bigEndianPrefix(UnsafeBufferPointer(rebasing: buffer[key]))
+                    entries.initializeElement(at: index, to: (prefix, key, position..<entryEnd))
+                    if index > 0 && !Self.precedes(entries[index - 1], entries[index], in: buffer) { inOrder = false }
+                    position = entryEnd
+                }
+                precondition(position == end, "map entries do not end where the writer does")
+                if inOrder { return true }
+                entries.sort { Self.precedes($0, $1, in: buffer) }
+                for index in 1..<entryCount where !Self.precedes(entries[index - 1], entries[index], in: buffer) {
+                    return nil  // two equal keys
+                }
+                return false
+            }
+            guard let inOrder = outcome else {
+                _ = entries.deinitialize()
+                return nil
+            }
+            if !inOrder {
+                // Rewrite the entries in key order, through a copy of their bytes.
+                let bodyStart = start + 1
+                let bodyCount = end - bodyStart
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bodyCount) { copy in
+                    storage.withUnsafeMutableBufferPointer { buffer in
+                        _ = copy.initialize(fromContentsOf: buffer[bodyStart..<end])
+                        var target = bodyStart
+                        for entry in entries {
+                            let length = entry.entry.count
+                            let source = copy.baseAddress! + (entry.entry.lowerBound - bodyStart)
+                            (buffer.baseAddress! + target).update(from: source, count: length)
+                            target += length
+                        }
+                    }
+                }
+            }
+            _ = entries.deinitialize()
+            return inOrder
+        }
+        guard sorted != nil else { return false }
+        if entryCount < 16 {
+            storage[start] = 0x80 | UInt8(truncatingIfNeeded: entryCount)
+        } else {
+            let wide = entryCount > Int(UInt16.max)
+            insertHeader(at: start, tag: wide ? 0xdf : 0xde, count: entryCount, width: wide ? 4 : 2)
+        }
+        return true
+    }
+
+    /// Replaces the one-byte placeholder at `start` by `tag` and a `width`-byte big-endian
+    /// count, moving what follows it.
+    private mutating func insertHeader(at start: Int, tag: UInt8, count elementCount: Int, width: Int) {
+        let extra = width
+        reserve(extra)
+        let end = count
+        storage.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            (base + start + 1 + extra).update(from: base + start + 1, count: end - start - 1)
+            base[start] = tag
+            var value = UInt32(elementCount)
+            for index in stride(from: width - 1, through: 0, by: -1) {
+                base[start + 1 + index] = UInt8(truncatingIfNeeded: value)
+                value >>= 8
+            }
+        }
+        count += extra
+    }
+
+    /// The first 8 bytes of `bytes` as a big-endian integer, zero-padded (see ``utf8Prefix(_:)``).
+    @inline(__always)
+    private static func bigEndianPrefix(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var prefix: UInt64 = 0
+        var shift: UInt64 = 56
+        for byte in bytes.prefix(8) {
+            prefix |= UInt64(byte) << shift
+            shift &-= 8
+        }
+        return prefix
+    }
+
+    /// Whether the key of `left` sorts strictly before that of `right` by unsigned UTF-8 bytes.
+    @inline(__always)
+    private static func precedes(
+        _ left: (prefix: UInt64, key: Range<Int>, entry: Range<Int>),
+        _ right: (prefix: UInt64, key: Range<Int>, entry: Range<Int>),
+        in buffer: UnsafeBufferPointer<UInt8>
+    ) -> Bool {
+        if left.prefix != right.prefix { return left.prefix < right.prefix }
+        let common = Swift.min(left.key.count, right.key.count)
+        var index = 8
+        while index < common {
+            let a = buffer[left.key.lowerBound + index]
+            let b = buffer[right.key.lowerBound + index]
+            if a != b { return a < b }
+            index += 1
+        }
+        return left.key.count < right.key.count
     }
 }

@@ -1,0 +1,48 @@
+import EventBus
+
+/// An event's payload as it arrived on the wire: validated when the frame was decoded, turned
+/// into an `EventValue` or a `Decodable` type only when a subscriber asks (through the bus,
+/// which caches each conversion per event and type).
+///
+/// It holds the whole frame, shared with the decoder's input and never copied, and where the
+/// payload lies in it. ``EventCodec/decode(_:frameType:)`` builds one only after
+/// ``MessagePackReader/validateValue()`` accepted the payload, so ``decodeValue()`` cannot fail
+/// and ``decode(_:)`` fails only with a `DecodingError` (the payload does not fit the type).
+struct WirePayload: EncodedPayload {
+    /// The frame the payload is part of.
+    let frame: [UInt8]
+    /// Where the payload's MessagePack value lies in ``frame``.
+    let range: Range<Int>
+    /// The limits the frame was validated with, enforced again by ``decodeValue()``.
+    let limits: WireLimits
+    /// Whether the payload's bytes are exactly what `MessagePackWriter.write(_:)` makes of its
+    /// decoded value (see ``MessagePackReader/validateValue()``), so that re-encoding the event
+    /// may copy them as they are.
+    let isCanonical: Bool
+
+    /// The payload's encoded bytes.
+    var bytes: ArraySlice<UInt8> { frame[range] }
+
+    /// Whether the payload is MessagePack nil (an event without payload).
+    var isNil: Bool { range.count == 1 && frame[range.lowerBound] == 0xc0 }
+
+    /// Decodes the payload into its dynamic form, with ``MessagePackReader/readValue()``.
+    /// - Returns: the payload as an `EventValue`.
+    /// - Throws: a ``WireError`` only if the bytes were not validated (never for a payload made
+    ///   by ``EventCodec``).
+    func decodeValue() throws(WireError) -> EventValue {
+        var reader = MessagePackReader(bytes: frame, at: range.lowerBound, limits: limits)
+        return try reader.readValue()
+    }
+
+    /// Decodes the payload straight from its bytes into `type`, with the same mapping and the
+    /// same errors as decoding ``decodeValue()``'s result with `EventValueDecoder`, but without
+    /// building the `EventValue`.
+    /// - Parameter type: the type to decode.
+    /// - Returns: the decoded value.
+    /// - Throws: `DecodingError` when the payload does not fit `type`, or any error `type`'s
+    ///   own `init(from:)` throws.
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try MessagePackDecoder.decode(type, from: ValidatedMessagePack(bytes: frame), at: range.lowerBound)
+    }
+}
