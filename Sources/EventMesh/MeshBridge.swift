@@ -208,6 +208,49 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
         if wasEmpty == true { wakeup.signal() }
     }
 
+    /// Re-publishes an event that arrived from elsewhere (a relay's job): its id, origin and
+    /// sequence number stay as they are; only its hop count is raised by one.
+    /// - Parameters:
+    ///   - event: the event as received, with its origin.
+    ///   - hopLimit: the most hops an event may travel; beyond it the event is dropped and
+    ///     counted (``MeshBridgeStats/hopLimitDrops``).
+    /// - Returns: whether the event was queued.
+    @discardableResult
+    public func forward(_ event: Event, hopLimit: Int) -> Bool {
+        guard var origin = event.origin else { return false }
+        guard origin.hops < hopLimit else {
+            state.withLockedValue { $0.stats.hopLimitDrops += 1 }
+            return false
+        }
+        origin.hops += 1
+        var relayed = event
+        relayed.origin = origin
+        let body: [UInt8]
+        do {
+            body = try codec.encode(relayed)
+        } catch {
+            state.withLockedValue { $0.stats.encodeErrors += 1 }
+            logger.error("event not relayed: it cannot be encoded", metadata: ["event_id": "\(event.id)", "error": "\(error)"])
+            return false
+        }
+        let wasEmpty = state.withLockedValue { state -> Bool? in
+            guard state.phase == .starting || state.phase == .running else {
+                state.stats.droppedAfterStop += 1
+                return nil
+            }
+            guard state.outbox.count < configuration.outboxCapacity else {
+                state.stats.queueDrops += 1
+                return nil
+            }
+            state.stats.forwarded += 1
+            state.outbox.append(OutboundMessage(type: event.type.name, body: body))
+            return state.outbox.count == 1
+        }
+        guard let wasEmpty else { return false }
+        if wasEmpty { wakeup.signal() }
+        return true
+    }
+
     /// Waits until the outbox has room, for at most `milliseconds`.
     /// - Returns: whether there is room.
     func waitForRoom(milliseconds: Int) -> Bool {

@@ -25,6 +25,10 @@ public struct MeshBridgeStats: Sendable, Codable, Hashable {
     public var published: UInt64 = 0
     /// Events written to the outbound socket.
     public var sent: UInt64 = 0
+    /// Events re-published for a relay (``MeshBridge/forward(_:hopLimit:)``).
+    public var forwarded: UInt64 = 0
+    /// Events a relay did not re-publish because they had travelled the hop limit.
+    public var hopLimitDrops: UInt64 = 0
     /// Events dropped because the outbox was full.
     public var queueDrops: UInt64 = 0
     /// Publishes that failed with `queueFull` (the block policy).
