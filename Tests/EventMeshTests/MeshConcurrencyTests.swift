@@ -54,3 +54,51 @@ import Testing
         #expect(nodes[0].bridge.stats.sent == UInt64(total))
     }
 }
+
+extension MeshConcurrencyTests {
+    @Test func subscriptionsChangeOnManyThreadsWhileEventsFlow() async throws {
+        let broker = try Broker()
+        let address = try broker.start()
+        defer { broker.stop() }
+        var publisherConfiguration = MeshConfiguration(nodeID: "pub", brokers: [address], logger: Logger(label: "test"))
+        publisherConfiguration.overflow = .block(timeoutMilliseconds: 2000)
+        publisherConfiguration.outboxCapacity = 64
+        let publisher = try MeshNode(configuration: publisherConfiguration)
+        let listener = try MeshNode(configuration: MeshConfiguration(nodeID: "sub", brokers: [address], logger: Logger(label: "test")))
+        let seen = Seen()
+        listener.bus.subscribe("steady.>") { event in seen.ids.withLockedValue { $0.append(event.id) } }
+        try publisher.start()
+        try listener.start()
+        defer {
+            publisher.stop()
+            listener.stop()
+        }
+        await publisher.ready()
+        await listener.ready()
+
+        let done = LockedValueBox(0)
+        // Two threads subscribe and cancel other patterns (each change reaches the bridge's
+        // filter), two publish through a small blocking outbox.
+        for thread in 0..<2 {
+            Thread.detachNewThread {
+                for round in 0..<200 {
+                    let subscription = listener.bus.subscribe(EventPattern(EventType(unchecked: "churn\(thread).t\(round % 7)"))) { _ in }
+                    subscription.cancel()
+                }
+                done.withLockedValue { $0 += 1 }
+            }
+        }
+        for thread in 0..<2 {
+            Thread.detachNewThread {
+                for index in 0..<300 {
+                    _ = try? publisher.publish(EventType(unchecked: "steady.t\(thread)"), data: .int(Int64(index)))
+                }
+                done.withLockedValue { $0 += 1 }
+            }
+        }
+        #expect(await eventually { done.withLockedValue { $0 } == 4 })
+        #expect(await eventually { seen.count == 600 }, "received \(seen.count) of 600")
+        #expect(listener.bridge.stats.lost == 0)
+        #expect(await eventually { listener.bridge.stats.subscribedPrefixes == ["_mesh.", "steady."] })
+    }
+}
