@@ -34,7 +34,7 @@ public final class Broker: @unchecked Sendable {
         public var connections = 0
         /// Whether the broker is bound and forwarding.
         public var bound = false
-        /// The publish endpoint, once bound.
+        /// The publish endpoint, once bound (port read back).
         public var publishEndpoint = ""
         /// The subscribe endpoint, once bound.
         public var subscribeEndpoint = ""

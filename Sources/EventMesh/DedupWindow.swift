@@ -99,9 +99,11 @@ public struct DedupWindow: Sendable {
     // delivered too and counted under `duplicates`.
     /// Counts of unsequenced events.
     private var unsequencedCounts = DeliveryCounts()
-    /// Origins evicted at the cap, origins expired when idle, type windows evicted at the cap.
+    /// Origins forgotten because ``Limits/origins`` was reached (least recently heard first).
     public private(set) var originsEvicted: UInt64 = 0
+    /// Origins forgotten after ``Limits/originIdleNanoseconds`` of silence.
     public private(set) var originsExpired: UInt64 = 0
+    /// Type windows forgotten because ``Limits/typesPerOrigin`` was reached.
     public private(set) var typesEvicted: UInt64 = 0
 
     /// Makes an empty window.

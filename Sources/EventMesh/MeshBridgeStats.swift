@@ -65,12 +65,15 @@ public struct MeshBridgeStats: Sendable, Codable, Hashable {
     public var heartbeatsSent: UInt64 = 0
     /// Per-origin counts of the origins tracked now.
     public var origins: [Origin] = []
-    /// Origins, (origin, type) windows and unsequenced ids tracked now: the memory of dedup.
+    /// Origins tracked by dedup now.
     public var trackedOrigins = 0
+    /// (origin, type) sequence windows tracked now.
     public var trackedWindows = 0
+    /// Ids of unsequenced events remembered now.
     public var trackedUnsequencedIDs = 0
-    /// Origins forgotten at the cap, and after being idle.
+    /// Origins forgotten because the origin cap was reached.
     public var originsEvicted: UInt64 = 0
+    /// Origins forgotten after being idle.
     public var originsExpired: UInt64 = 0
     /// Connections up now, as the socket monitors report them (outbound + inbound).
     public var connections = 0

@@ -18,7 +18,9 @@ import CZeroMQ
 public final class ZMQPoller {
     /// What to wait for.
     public struct Events: OptionSet, Sendable {
+        /// The `ZMQ_POLLIN`/`ZMQ_POLLOUT` bits.
         public let rawValue: Int16
+        /// Wraps `ZMQ_POLL*` bits.
         public init(rawValue: Int16) { self.rawValue = rawValue }
         /// A message (or, for a file descriptor, data) can be read without blocking.
         public static let readable = Events(rawValue: Int16(ZMQ_POLLIN))
