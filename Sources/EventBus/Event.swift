@@ -203,8 +203,12 @@ final class EventStorage: @unchecked Sendable {
     @exclusivity(unchecked) private var scopeIfAny: [String]?
     @exclusivity(unchecked) var origin: EventOrigin?
     @exclusivity(unchecked) var isLocal: Bool
-    /// Conversions of the payload, made lazily; guarded by `EventStorage.lock(for: self)`.
+    /// Conversions of the payload to typed values, made lazily; guarded by
+    /// `EventStorage.lock(for: self)`.
     private var cache: ConversionCache?
+    /// The payload's dynamic form once converted (the common case gets a slot of its own:
+    /// no boxing, no array); guarded by `EventStorage.lock(for: self)`.
+    private var dynamicCache: Result<EventValue, any Error>?
 
     init(
         id: EventID, type: EventType, payload: Event.Payload, timestamp: Timestamp, source: String,
@@ -235,7 +239,9 @@ final class EventStorage: @unchecked Sendable {
         let copy = EventStorage(
             id: id, type: type, payload: payload, timestamp: timestamp, source: source,
             metadata: metadata, scope: scope, origin: origin, isLocal: isLocal)
-        copy.cache = EventStorage.lock(for: self).withLock { cache }
+        let (cache, dynamicCache) = EventStorage.lock(for: self).withLock { (self.cache, self.dynamicCache) }
+        copy.cache = cache
+        copy.dynamicCache = dynamicCache
         return copy
     }
 
@@ -243,6 +249,7 @@ final class EventStorage: @unchecked Sendable {
     func setPayload(_ newPayload: Event.Payload) {
         payload = newPayload
         cache = nil
+        dynamicCache = nil
     }
 
     func dynamicValue() throws -> EventValue {
@@ -250,10 +257,25 @@ final class EventStorage: @unchecked Sendable {
         case .value(let value):
             return value
         case .typed(let typed):
-            return try cached(key: ConversionCache.dynamicKey) { try EventValueEncoder().encode(typed) }
+            return try cachedDynamic { try EventValueEncoder().encode(typed) }
         case .encoded(let encoded):
-            return try cached(key: ConversionCache.dynamicKey) { try encoded.decodeValue() }
+            return try cachedDynamic { try encoded.decodeValue() }
         }
+    }
+
+    /// Returns the cached dynamic form, or runs `convert` (outside any lock) and caches its
+    /// result or error; as with ``cached(key:_:)``, the first stored result wins.
+    private func cachedDynamic(_ convert: () throws -> EventValue) throws -> EventValue {
+        let lock = EventStorage.lock(for: self)
+        if let hit = lock.withLock({ dynamicCache }) { return try hit.get() }
+        let result: Result<EventValue, any Error>
+        do { result = .success(try convert()) } catch { result = .failure(error) }
+        let stored = lock.withLock { () -> Result<EventValue, any Error> in
+            if let existing = dynamicCache { return existing }
+            dynamicCache = result
+            return result
+        }
+        return try stored.get()
     }
 
     func typedValue<T: Decodable & Sendable>(_ type: T.Type) throws -> T {
@@ -274,9 +296,9 @@ final class EventStorage: @unchecked Sendable {
     }
 
     private func cachedDynamicValue() -> EventValue? {
-        let hit = EventStorage.lock(for: self).withLock { cache?.lookup(ConversionCache.dynamicKey) }
+        let hit = EventStorage.lock(for: self).withLock { dynamicCache }
         guard case .success(let value)? = hit else { return nil }
-        return value as? EventValue
+        return value
     }
 
     /// Returns the cached conversion for `key`, or runs `convert` (outside any lock) and caches
@@ -307,11 +329,8 @@ final class EventStorage: @unchecked Sendable {
     }
 }
 
-/// Cached payload conversions of one event, keyed by target type.
+/// Cached typed conversions of one event's payload, keyed by target type.
 struct ConversionCache {
-    /// The key of the dynamic (`EventValue`) form.
-    static let dynamicKey = ObjectIdentifier(EventValue.self)
-
     var entries: [(ObjectIdentifier, Result<any Sendable, any Error>)] = []
 
     func lookup(_ key: ObjectIdentifier) -> Result<any Sendable, any Error>? {
