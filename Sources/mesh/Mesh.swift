@@ -24,7 +24,7 @@ struct Mesh: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             DemoCommand.self, BrokerCommand.self, NodeCommand.self, PublishCommand.self,
-            TailCommand.self, StatsCommand.self, HealthCommand.self, RelayCommand.self,
+            TailCommand.self, StatsCommand.self, HealthCommand.self, RelayCommand.self, BenchCommand.self,
         ]
     )
 }
