@@ -44,6 +44,10 @@ struct BenchFanoutCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Dedup on the subscribers' nodes.", valueName: "on|off")) var dedup = "on"
     @Option(name: .customLong("work-us"), help: ArgumentHelp("Microseconds of work per event in each subscriber (a slow consumer).", valueName: "us"))
     var workMicroseconds = 0
+    @Flag(help: "Also run the same traffic over bare libzmq (PUB/SUB through zmq_proxy), interleaved with the mesh runs, and show the ratios.")
+    var raw = false
+    @Option(help: ArgumentHelp("Runs of each kind (mesh, and raw with --raw), interleaved; medians are reported.", valueName: "n"))
+    var `repeat` = 1
     @Option(help: ArgumentHelp("Write the report as JSON here.", valueName: "file")) var json: String?
     @Option(name: .customLong("max-loss"), help: ArgumentHelp("Exit 1 if any subscriber lost more events.", valueName: "n")) var maxLoss: UInt64?
     @Option(name: .customLong("max-dup"), help: ArgumentHelp("Exit 1 if any subscriber got more duplicates.", valueName: "n")) var maxDuplicates: UInt64?
@@ -57,6 +61,7 @@ struct BenchFanoutCommand: ParsableCommand {
         if hwm < 0 { throw ValidationError("--hwm must not be negative") }
         if !["on", "off"].contains(dedup) { throw ValidationError("--dedup must be on or off") }
         if rate != "max", !(Double(rate).map { $0 > 0 } ?? false) { throw ValidationError("--rate must be a positive number or 'max'") }
+        if `repeat` < 1 { throw ValidationError("--repeat must be at least 1") }
     }
 
     func run() throws {
@@ -72,15 +77,38 @@ struct BenchFanoutCommand: ParsableCommand {
         plan.dedup = dedup == "on"
         plan.workMicroseconds = workMicroseconds
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let report = try BenchCoordinator.run(plan, executable: executable, logger: logger)
-        printTable(report)
+        var meshReports: [BenchCoordinator.Report] = []
+        var rawReports: [BenchCoordinator.Report] = []
+        for _ in 0..<`repeat` {
+            // Interleaved, so that both kinds see the same machine at about the same time.
+            let report = try BenchCoordinator.run(plan, executable: executable, logger: logger)
+            printTable(report, label: "mesh")
+            meshReports.append(report)
+            if raw {
+                var rawPlan = plan
+                rawPlan.raw = true
+                let rawReport = try BenchCoordinator.run(rawPlan, executable: executable, logger: logger)
+                printTable(rawReport, label: "raw libzmq")
+                rawReports.append(rawReport)
+            }
+        }
+        let meshThroughput = median(meshReports.map { $0.subscribers.map(\.throughput).min() ?? 0 })
+        if raw {
+            let rawThroughput = median(rawReports.map { $0.subscribers.map(\.throughput).min() ?? 0 })
+            let meshP99 = median(meshReports.map { $0.subscribers.map { $0.latencyMicroseconds["p99"] ?? 0 }.max() ?? 0 })
+            let rawP99 = median(rawReports.map { $0.subscribers.map { $0.latencyMicroseconds["p99"] ?? 0 }.max() ?? 0 })
+            print(String(format: "summary over %d run(s) each (medians): throughput at the slowest node mesh %.0f, raw %.0f events/s, mesh/raw %.2f; p99 latency mesh %.0f µs, raw %.0f µs, mesh/raw %.2f",
+                         `repeat`, meshThroughput, rawThroughput, rawThroughput > 0 ? meshThroughput / rawThroughput : 0,
+                         meshP99, rawP99, rawP99 > 0 ? meshP99 / rawP99 : 0))
+        }
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+            let document = BenchDocument(mesh: meshReports, raw: rawReports)
+            try encoder.encode(document).write(to: URL(fileURLWithPath: json))
         }
-        var failures: [String] = report.missing.map { "no result from \($0)" }
-        for result in report.subscribers {
+        var failures: [String] = meshReports.flatMap { $0.missing.map { "no result from \($0)" } }
+        for result in meshReports.flatMap(\.subscribers) {
             if let maxLoss, result.lost > maxLoss { failures.append("\(result.node) lost \(result.lost) (> \(maxLoss))") }
             if let maxDuplicates, result.duplicates > maxDuplicates { failures.append("\(result.node) got \(result.duplicates) duplicates (> \(maxDuplicates))") }
         }
@@ -88,9 +116,15 @@ struct BenchFanoutCommand: ParsableCommand {
         if !failures.isEmpty { throw ExitCode.failure }
     }
 
-    private func printTable(_ report: BenchCoordinator.Report) {
+    private func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    private func printTable(_ report: BenchCoordinator.Report, label: String) {
         let sent = report.published.values.reduce(0, +)
-        print("fan-out \(report.plan.publishers) → \(report.plan.subscribers), \(report.plan.count) events of \(report.plan.payloadBytes) B per publisher at \(rate), \(report.plan.brokers) broker(s), HWM \(report.plan.highWaterMark); \(sent) sent in \(String(format: "%.2f", report.seconds)) s")
+        print("[\(label)] fan-out \(report.plan.publishers) → \(report.plan.subscribers), \(report.plan.count) events of \(report.plan.payloadBytes) B per publisher at \(rate), \(report.plan.brokers) broker(s), HWM \(report.plan.highWaterMark); \(sent) sent in \(String(format: "%.2f", report.seconds)) s")
         print("latency: CLOCK_MONOTONIC, shared by every process on this host")
         print("node      received   lost   dup    ooo   events/s     p50 µs   p99 µs   max µs   mesh lost/dup   RSS MiB start/peak/end")
         for result in report.subscribers {
@@ -131,6 +165,7 @@ struct BenchWorkerCommand: ParsableCommand {
     @Option var size = 256
     @Option var publishers = 1
     @Option(name: .customLong("work-us")) var workMicroseconds = 0
+    @Flag var raw = false
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -152,6 +187,13 @@ struct BenchWorkerCommand: ParsableCommand {
         options.payloadBytes = size
         options.publishers = publishers
         options.workMicroseconds = workMicroseconds
+        options.raw = raw
         try BenchWorker.run(options)
     }
+}
+
+/// The JSON written by `--json`: every mesh run and every raw run.
+struct BenchDocument: Encodable {
+    var mesh: [BenchCoordinator.Report]
+    var raw: [BenchCoordinator.Report]
 }

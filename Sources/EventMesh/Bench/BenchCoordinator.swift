@@ -27,6 +27,8 @@ public enum BenchCoordinator {
         public var workMicroseconds = 0
         /// Seconds to wait for results after the publishers finish.
         public var graceSeconds: Double = 30
+        /// Run the raw baseline: the same traffic over bare libzmq through `zmq_proxy`.
+        public var raw = false
 
         /// The default plan: 1 → 1, 10,000 events of 256 bytes, as fast as possible.
         public init() {}
@@ -56,9 +58,20 @@ public enum BenchCoordinator {
     ///   workers do not become ready in time.
     public static func run(_ plan: Plan, executable: URL, logger: Logger) throws(MeshError) -> Report {
         var brokers: [Broker] = []
+        var proxies: [RawBench.Proxy] = []
         var addresses: [BrokerAddress] = []
-        defer { for broker in brokers { broker.stop() } }
-        for _ in 0..<max(1, plan.brokers) {
+        defer {
+            for broker in brokers { broker.stop() }
+            for proxy in proxies { proxy.stop() }
+        }
+        if plan.raw {
+            for _ in 0..<max(1, plan.brokers) {
+                let proxy = try RawBench.Proxy(highWaterMark: plan.highWaterMark)
+                proxies.append(proxy)
+                addresses.append(proxy.address)
+            }
+        }
+        for _ in 0..<(plan.raw ? 0 : max(1, plan.brokers)) {
             do {
                 let broker = try Broker(highWaterMark: plan.highWaterMark, logger: logger)
                 addresses.append(try broker.start())
@@ -90,6 +103,7 @@ public enum BenchCoordinator {
                              "--count", "\(plan.count)", "--size", "\(plan.payloadBytes)", "--publishers", "\(plan.publishers)",
                              "--work-us", "\(plan.workMicroseconds)", "--log-level", "error"]
             if let rate = plan.rate { arguments += ["--rate", "\(rate)"] }
+            if plan.raw { arguments.append("--raw") }
             for address in addresses { arguments += ["--broker", address.description] }
             let process = Process()
             process.executableURL = executable

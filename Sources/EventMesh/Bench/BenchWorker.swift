@@ -39,8 +39,10 @@ public enum BenchWorker {
         public var publishers: Int = 1
         /// Subscriber: microseconds of work per event, to simulate a slow consumer (0: none).
         public var workMicroseconds: Int = 0
-        /// Give up waiting for end markers after this many seconds.
+        /// Give up after this many seconds.
         public var timeoutSeconds: Double = 120
+        /// Run the raw baseline (bare libzmq PUB/SUB, no mesh) instead of a mesh node.
+        public var raw = false
 
         /// Makes options.
         public init(role: Role, name: String, controlEndpoint: String, mesh: MeshConfiguration) {
@@ -61,6 +63,19 @@ public enum BenchWorker {
     /// - Parameter options: the worker's settings.
     /// - Throws: ``MeshError`` if the node or the control socket cannot start.
     public static func run(_ options: Options) throws {
+        if options.raw {
+            let context = ZMQContext()
+            let control: ZMQSocket
+            do {
+                control = try ZMQSocket(context, .dealer)
+                try control.setRoutingID(Array(options.name.utf8))
+                try control.connect(options.controlEndpoint)
+            } catch {
+                throw MeshError(.socket, "cannot reach the bench coordinator at \(options.controlEndpoint)", cause: error)
+            }
+            try RawBench.run(options, control: control) { send($0, on: control) }
+            return
+        }
         var configuration = options.mesh
         configuration.nodeID = options.name
         let node = try MeshNode(configuration: configuration)

@@ -1,0 +1,214 @@
+import Dispatch
+import EventBus
+import FoundationEssentials
+import Histogram
+import ZeroMQ
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The raw baseline of a load test: the same traffic shape over bare libzmq PUB/SUB through a
+/// `zmq_proxy`, with a 24-byte header (publisher, sequence, scheduled send time) instead of the
+/// mesh's envelope, no dedup and no loss accounting of its own.
+enum RawBench {
+    static let eventFrame = Array("bench.event".utf8)
+    static let helloFrame = Array("bench.hello".utf8)
+
+    /// A `zmq_proxy` (XSUB ⇄ XPUB) on a thread of its own, stopped with `TERMINATE`.
+    final class Proxy: Sendable {
+        let address: BrokerAddress
+        private let thread: IOThread
+        private let stopEndpoint: String
+
+        init(highWaterMark: Int) throws(MeshError) {
+            let started = LockedValueBox<Result<BrokerAddress, MeshError>?>(nil)
+            let semaphore = DispatchSemaphore(value: 0)
+            let stopEndpoint = "inproc://raw-proxy-stop-\(UInt64.random(in: 1...UInt64.max))"
+            let context = ZMQContext()
+            thread = IOThread(name: "raw-proxy") {
+                do {
+                    let frontend = try ZMQSocket(context, .xsub)
+                    let backend = try ZMQSocket(context, .xpub)
+                    let control = try ZMQSocket(context, .pair)
+                    try frontend.setReceiveHighWaterMark(highWaterMark)
+                    try backend.setSendHighWaterMark(highWaterMark)
+                    try frontend.bind("tcp://127.0.0.1:*")
+                    try backend.bind("tcp://127.0.0.1:*")
+                    try control.bind(stopEndpoint)
+                    started.withLockedValue {
+                        $0 = .success(BrokerAddress(publishEndpoint: (try? frontend.lastEndpoint) ?? "", subscribeEndpoint: (try? backend.lastEndpoint) ?? ""))
+                    }
+                    semaphore.signal()
+                    try? ZMQProxy.run(frontend: frontend, backend: backend, control: control)
+                } catch {
+                    started.withLockedValue { $0 = .failure(MeshError(.socket, "cannot start the raw proxy", cause: error)) }
+                    semaphore.signal()
+                }
+            }
+            semaphore.wait()
+            switch started.withLockedValue({ $0 })! {
+            case .success(let address): self.address = address
+            case .failure(let error):
+                thread.join()
+                throw error
+            }
+            self.stopEndpoint = stopEndpoint
+            self.stopContext = context
+        }
+
+        private let stopContext: ZMQContext
+
+        func stop() {
+            if let stopper = try? ZMQSocket(stopContext, .pair) {
+                try? stopper.connect(stopEndpoint)
+                _ = try? stopper.send("TERMINATE")
+            }
+            thread.join()
+        }
+    }
+
+    /// Runs a raw worker: the same orders and reports as ``BenchWorker``, over bare sockets.
+    static func run(_ options: BenchWorker.Options, control: ZMQSocket, report: (BenchControl.Report) -> Void) throws(MeshError) {
+        let context = ZMQContext()
+        let data: ZMQSocket
+        do {
+            if options.role == .publisher {
+                data = try ZMQSocket(context, .pub)
+                try data.setSendHighWaterMark(options.mesh.sendHighWaterMark)
+                for broker in options.mesh.brokers { try data.connect(broker.publishEndpoint) }
+            } else {
+                data = try ZMQSocket(context, .sub)
+                try data.setReceiveHighWaterMark(options.mesh.receiveHighWaterMark)
+                try data.subscribe(to: "bench.")
+                for broker in options.mesh.brokers { try data.connect(broker.subscribeEndpoint) }
+            }
+        } catch {
+            throw MeshError(.socket, "cannot connect the raw worker \(options.name)", cause: error)
+        }
+        report(BenchControl.Report(kind: "hello", worker: options.name))
+        if options.role == .publisher {
+            runPublisher(options, data: data, control: control, report: report)
+        } else {
+            runSubscriber(options, data: data, control: control, report: report)
+        }
+    }
+
+    private static func command(_ control: ZMQSocket, timeoutMilliseconds: Int) -> BenchControl.Command? {
+        let poller = ZMQPoller()
+        poller.add(control)
+        guard (try? poller.poll(timeoutMilliseconds: timeoutMilliseconds)) ?? 0 > 0,
+              let frames = (try? control.receive(wait: false)) ?? nil, let body = frames.last
+        else { return nil }
+        return try? JSONDecoder().decode(BenchControl.Command.self, from: Data(body))
+    }
+
+    private static func runPublisher(_ options: BenchWorker.Options, data: ZMQSocket, control: ZMQSocket, report: (BenchControl.Report) -> Void) {
+        report(BenchControl.Report(kind: "ready", worker: options.name))
+        let index = UInt64(options.name.split(separator: "-").last.flatMap { UInt64($0) } ?? 0)
+        while true {
+            // Until the start: hellos, so that subscribers can tell their subscription is live.
+            _ = try? data.send(frames: [helloFrame, []])
+            guard let command = command(control, timeoutMilliseconds: 20) else { continue }
+            if command.kind == "stop" { return }
+            if command.kind == "start" { break }
+        }
+        var body = [UInt8](repeating: 0x2a, count: 24 + max(0, options.payloadBytes))
+        let interval = options.rate.map { UInt64(1e9 / $0) }
+        let start = monotonicNanoseconds()
+        var published: UInt64 = 0
+        for sequence in UInt64(1)..<UInt64(max(0, options.count) + 1) {
+            var scheduled = monotonicNanoseconds()
+            if let interval {
+                scheduled = start + (sequence - 1) * interval
+                let now = monotonicNanoseconds()
+                if scheduled > now { sleep(nanoseconds: scheduled - now) }
+            }
+            withUnsafeBytes(of: index.bigEndian) { body.replaceSubrange(0..<8, with: $0) }
+            withUnsafeBytes(of: sequence.bigEndian) { body.replaceSubrange(8..<16, with: $0) }
+            withUnsafeBytes(of: scheduled.bigEndian) { body.replaceSubrange(16..<24, with: $0) }
+            if (try? data.send(eventFrame, more: true)) == true, (try? data.send(body)) == true { published += 1 }
+        }
+        report(BenchControl.Report(kind: "done", worker: options.name, published: published))
+        while command(control, timeoutMilliseconds: 100)?.kind != "stop" {}
+    }
+
+    private static func runSubscriber(_ options: BenchWorker.Options, data: ZMQSocket, control: ZMQSocket, report: (BenchControl.Report) -> Void) {
+        var tallies: [String: BenchTally] = [:]
+        var latency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000_000, numberOfSignificantValueDigits: .three)
+        let interval = options.rate.map { UInt64(1e9 / $0) }
+        var first: UInt64?
+        var last: UInt64 = 0
+        var ready = false
+        var published: [String: UInt64]?
+        var finishAsked: UInt64 = 0
+        var memory = MemorySampler()
+        let poller = ZMQPoller()
+        let dataIndex = poller.add(data)
+        let controlIndex = poller.add(control)
+        while true {
+            memory.sample()
+            _ = try? poller.poll(timeoutMilliseconds: 100)
+            if poller.isReadable(dataIndex) {
+                while let frames = (try? data.receive(wait: false)) ?? nil {
+                    if !ready {
+                        ready = true
+                        report(BenchControl.Report(kind: "ready", worker: options.name))
+                    }
+                    guard frames.count == 2, frames[0] == eventFrame, frames[1].count >= 24 else { continue }
+                    let now = monotonicNanoseconds()
+                    let header = frames[1]
+                    func load(_ at: Int) -> UInt64 { header[at..<at + 8].reduce(0) { $0 << 8 | UInt64($1) } }
+                    tallies["pub-\(load(0))", default: BenchTally()].record(load(8))
+                    let scheduled = load(16)
+                    let value = max(1, now > scheduled ? now - scheduled : 0)
+                    if let interval { _ = latency.recordCorrectedValue(value, expectedInterval: interval) } else { _ = latency.record(value) }
+                    if first == nil { first = now }
+                    last = now
+                }
+            }
+            if poller.isReadable(controlIndex), let frames = (try? control.receive(wait: false)) ?? nil,
+               let body = frames.last, let command = try? JSONDecoder().decode(BenchControl.Command.self, from: Data(body)) {
+                if command.kind == "stop" { return }
+                if command.kind == "finish" {
+                    published = command.published ?? [:]
+                    finishAsked = monotonicNanoseconds()
+                }
+            }
+            guard let sent = published else { continue }
+            let complete = sent.allSatisfy { (tallies[$0.key]?.distinct ?? 0) >= $0.value }
+            let quiet = monotonicNanoseconds() - max(last, finishAsked) > 1_000_000_000
+            guard complete || quiet else { continue }
+            let distinct = tallies.values.reduce(0) { $0 + $1.distinct }
+            let seconds = first.map { Double(last - $0) / 1e9 } ?? 0
+            func micro(_ value: UInt64) -> Double { Double(value) / 1000 }
+            report(BenchControl.Report(kind: "result", worker: options.name, result: BenchControl.SubscriberResult(
+                node: options.name,
+                received: tallies.values.reduce(0) { $0 + $1.received },
+                distinct: distinct,
+                lost: sent.reduce(0) { total, entry in
+                    let got = tallies[entry.key]?.distinct ?? 0
+                    return total + (entry.value > got ? entry.value - got : 0)
+                },
+                distinctPerPublisher: tallies.mapValues(\.distinct),
+                duplicates: tallies.values.reduce(0) { $0 + $1.duplicates },
+                outOfOrder: tallies.values.reduce(0) { $0 + $1.outOfOrder },
+                throughput: seconds > 0 ? Double(distinct) / seconds : 0,
+                latencyMicroseconds: latency.totalCount == 0 ? [:] : [
+                    "p50": micro(latency.valueAtPercentile(50)), "p90": micro(latency.valueAtPercentile(90)),
+                    "p99": micro(latency.valueAtPercentile(99)), "p99.9": micro(latency.valueAtPercentile(99.9)), "max": micro(latency.max),
+                ],
+                meshDelivered: 0, meshLost: 0, meshDuplicates: 0,
+                rssMiB: ["start": memory.start, "peak": memory.peak, "end": memory.end])))
+            published = nil
+        }
+    }
+
+    private static func sleep(nanoseconds: UInt64) {
+        var request = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 { request = remaining }
+    }
+}
