@@ -23,8 +23,9 @@ struct BenchFanoutCommand: ParsableCommand {
             from the bench's own sequence numbers and independently of the mesh's counters: \
             events received, lost (tail included), duplicates and out of order; its throughput; \
             end-to-end latency from the scheduled send time (CLOCK_MONOTONIC, which every \
-            process on one host shares; corrected for coordinated omission when --rate is \
-            given); and its resident memory. Orders and results travel over a control channel \
+            process on one host shares; measuring from the schedule, not from the actual send, \
+            is what keeps a publisher that falls behind from hiding its delay); and its \
+            resident memory. Orders and results travel over a control channel \
             of their own (ROUTER/DEALER), never through the mesh under test.
 
             Examples:

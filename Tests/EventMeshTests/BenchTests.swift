@@ -29,9 +29,27 @@ import Testing
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
+    /// The first run of a kind (`mesh` or `raw`) in a bench JSON document.
+    func firstRun(_ document: [String: Any], _ kind: String = "mesh") throws -> [String: Any] {
+        try #require((document[kind] as? [[String: Any]])?.first, "no \(kind) run in the report")
+    }
+
+    @Test func theRawBaselineRunsTheSameTrafficOverBareLibzmq() async throws {
+        let document = try await runBench(["--count", "3000", "--raw"])
+        for kind in ["mesh", "raw"] {
+            let run = try firstRun(document, kind)
+            let published = (run["published"] as? [String: Any])?.values.compactMap { $0 as? Int }.reduce(0, +)
+            #expect(published == 3000, "\(kind)")
+            let subscriber = try #require((run["subscribers"] as? [[String: Any]])?.first)
+            #expect(subscriber["distinct"] as? Int == 3000, "\(kind)")
+            #expect(subscriber["lost"] as? Int == 0, "\(kind)")
+            #expect((subscriber["throughput"] as? Double ?? 0) > 0, "\(kind)")
+        }
+    }
+
     @Test func aTinyHighWaterMarkLosesAndTheReportedLossIsExact() async throws {
         // A slow consumer (200 µs per event) behind queues of 10: the broker must drop.
-        let report = try await runBench(["--count", "20000", "--size", "1024", "--hwm", "10", "--work-us", "200", "--subscribers", "2"])
+        let report = try firstRun(try await runBench(["--count", "20000", "--size", "1024", "--hwm", "10", "--work-us", "200", "--subscribers", "2"]))
         let published = try #require((report["published"] as? [String: Any])?.values.compactMap { $0 as? Int }.reduce(0, +))
         #expect(published == 20_000)
         let subscribers = try #require(report["subscribers"] as? [[String: Any]])
@@ -48,7 +66,7 @@ import Testing
     }
 
     @Test func withDedupOffOnTwoBrokersTheReportedDuplicatesAreTheTrueOnes() async throws {
-        let report = try await runBench(["--count", "2000", "--brokers", "2", "--dedup", "off"])
+        let report = try firstRun(try await runBench(["--count", "2000", "--brokers", "2", "--dedup", "off"]))
         let subscribers = try #require(report["subscribers"] as? [[String: Any]])
         let subscriber = try #require(subscribers.first)
         // Every event arrives once through each broker: one true duplicate per event.
