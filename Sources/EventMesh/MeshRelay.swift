@@ -1,4 +1,4 @@
-public import EventBus
+import EventBus
 public import ServiceLifecycle
 
 /// Joins several networks (each a set of brokers or peers) by re-publishing what arrives on one

@@ -19,7 +19,9 @@ struct BenchFanoutCommand: ParsableCommand {
         abstract: "Publishers and subscribers as child processes, through brokers in this process.",
         discussion: """
             Each publisher publishes --count events of --size bytes at --rate (or as fast as it \
-            can), then an end marker carrying its last sequence number. Each subscriber counts, \
+            can), then an end marker carrying its last sequence number, and reports what it sent \
+            over the control channel (so the tail counts even if the end marker is lost). Each \
+            subscriber counts, \
             from the bench's own sequence numbers and independently of the mesh's counters: \
             events received, lost (tail included), duplicates and out of order; its throughput; \
             end-to-end latency from the scheduled send time (CLOCK_MONOTONIC, which every \

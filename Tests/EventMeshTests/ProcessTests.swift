@@ -119,26 +119,10 @@ import Testing
 /// Ports the OS assigns to `count` sockets bound at once on 127.0.0.1 (then released), for
 /// processes that must know one another's endpoints before they start.
 func reservePorts(_ count: Int) throws -> [Int] {
-    var descriptors: [Int32] = []
-    defer { for descriptor in descriptors { close(descriptor) } }
-    var ports: [Int] = []
-    for _ in 0..<count {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        descriptors.append(fd)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw MeshProcessError("bind failed") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        ports.append(Int(UInt16(bigEndian: address.sin_port)))
-    }
-    return ports
+    var sockets: [(descriptor: Int32, port: Int)] = []
+    defer { for socket in sockets { close(socket.descriptor) } }
+    for _ in 0..<count { sockets.append(try loopbackSocket(listening: false)) }
+    return sockets.map(\.port)
 }
 
 @Suite(.serialized, .timeLimit(.minutes(2))) struct PeerMeshProcessTests {

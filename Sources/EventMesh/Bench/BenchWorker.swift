@@ -63,31 +63,15 @@ public enum BenchWorker {
     /// - Parameter options: the worker's settings.
     /// - Throws: ``MeshError`` if the node or the control socket cannot start.
     public static func run(_ options: Options) throws {
+        let context = ZMQContext()
+        let control = try connectToCoordinator(options, context: context)
         if options.raw {
-            let context = ZMQContext()
-            let control: ZMQSocket
-            do {
-                control = try ZMQSocket(context, .dealer)
-                try control.setRoutingID(Array(options.name.utf8))
-                try control.connect(options.controlEndpoint)
-            } catch {
-                throw MeshError(.socket, "cannot reach the bench coordinator at \(options.controlEndpoint)", cause: error)
-            }
             try RawBench.run(options, control: control) { send($0, on: control) }
             return
         }
         var configuration = options.mesh
         configuration.nodeID = options.name
         let node = try MeshNode(configuration: configuration)
-        let context = ZMQContext()
-        let control: ZMQSocket
-        do {
-            control = try ZMQSocket(context, .dealer)
-            try control.setRoutingID(Array(options.name.utf8))
-            try control.connect(options.controlEndpoint)
-        } catch {
-            throw MeshError(.socket, "cannot reach the bench coordinator at \(options.controlEndpoint)", cause: error)
-        }
         let subscriber = options.role == .subscriber ? SubscriberState(options: options, node: node) : nil
         try node.start()
         defer { node.stop() }
@@ -146,16 +130,10 @@ public enum BenchWorker {
     /// Publishes the events on a fixed schedule (or as fast as possible), then the end marker.
     private static func publish(_ options: Options, on node: MeshNode) -> UInt64 {
         let pad = EventValue.bytes([UInt8](repeating: 0x2a, count: max(0, options.payloadBytes)))
-        let interval = options.rate.map { UInt64(1e9 / $0) }
-        let start = monotonicNanoseconds()
+        let schedule = PublishSchedule(rate: options.rate)
         var published: UInt64 = 0
         for sequence in UInt64(1)..<UInt64(max(0, options.count) + 1) {
-            var scheduled = monotonicNanoseconds()
-            if let interval {
-                scheduled = start + (sequence - 1) * interval
-                let now = monotonicNanoseconds()
-                if scheduled > now { sleepNanoseconds(scheduled - now) }
-            }
+            let scheduled = schedule.waitFor(sequence)
             let data: EventValue = ["s": .int(Int64(sequence)), "t": .int(Int64(scheduled)), "x": pad]
             do {
                 try node.publish(eventType, data: data)
@@ -168,93 +146,35 @@ public enum BenchWorker {
         return published
     }
 
-    private static func sleepNanoseconds(_ nanoseconds: UInt64) {
-        var request = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
-        var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0 { request = remaining }
-    }
 }
 
 /// A subscriber's counts, updated on the node's I/O thread and read by the control loop.
 final class SubscriberState: Sendable {
-    private struct Counts {
-        var tallies: [String: BenchTally] = [:]
-        var latency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000_000, numberOfSignificantValueDigits: .three)
-        var first: UInt64?
-        var last: UInt64 = 0
-        /// When the coordinator said the publishers were done (0: not yet).
-        var finishAsked: UInt64 = 0
-    }
-    private let counts = LockedValueBox(Counts())
+    private let counts = LockedValueBox(BenchCounts())
     private let node: MeshNode
-    private let publishers: Int
 
     init(options: BenchWorker.Options, node: MeshNode) {
         self.node = node
-        self.publishers = options.publishers
         let work = UInt64(max(0, options.workMicroseconds)) * 1000
         let counts = self.counts
         node.bus.subscribe(BenchWorker.eventType) { event in
-            let now = monotonicNanoseconds()
             guard let publisher = event.origin?.node, let sequence = event.data["s"]?.intValue, let scheduled = event.data["t"]?.intValue else { return }
-            counts.withLockedValue { counts in
-                counts.tallies[publisher, default: BenchTally()].record(UInt64(sequence))
-                let latency = now > UInt64(scheduled) ? now - UInt64(scheduled) : 0
-                // Measured from the scheduled send time, so a publisher that falls behind its
-                // schedule shows up as latency: that is the coordinated-omission correction.
-                _ = counts.latency.record(max(1, latency))
-                if counts.first == nil { counts.first = now }
-                counts.last = now
-            }
+            counts.withLockedValue { $0.record(publisher: publisher, sequence: UInt64(sequence), scheduled: UInt64(scheduled)) }
             if work > 0 {
                 let end = monotonicNanoseconds() + work
                 while monotonicNanoseconds() < end {}
             }
         }
-        node.bus.subscribe(BenchWorker.endType) { event in
-            guard let publisher = event.origin?.node, let last = event.data["last"]?.intValue else { return }
-            counts.withLockedValue { $0.tallies[publisher, default: BenchTally()].end(at: UInt64(last)) }
-        }
     }
 
     /// Whether every published event has arrived, or nothing has for a second.
     func isFinished(published: [String: UInt64]) -> Bool {
-        counts.withLockedValue { counts in
-            let complete = published.allSatisfy { publisher, sent in (counts.tallies[publisher]?.distinct ?? 0) >= sent }
-            let quiet = monotonicNanoseconds() - max(counts.last, counts.finishAsked) > 1_000_000_000
-            if counts.finishAsked == 0 { counts.finishAsked = monotonicNanoseconds() }
-            return complete || quiet
-        }
+        counts.withLockedValue { $0.isFinished(published: published) }
     }
 
     func result(memory: MemorySampler, published: [String: UInt64]) -> BenchControl.SubscriberResult {
         let mesh = node.bridge.stats
-        return counts.withLockedValue { counts in
-            let tallies = counts.tallies.values
-            let distinct = tallies.reduce(0) { $0 + $1.distinct }
-            let seconds = counts.first.map { Double(counts.last - $0) / 1e9 } ?? 0
-            let histogram = counts.latency
-            func micro(_ value: UInt64) -> Double { Double(value) / 1000 }
-            return BenchControl.SubscriberResult(
-                node: node.configuration.nodeID,
-                received: tallies.reduce(0) { $0 + $1.received },
-                distinct: distinct,
-                lost: published.reduce(0) { total, entry in
-                    let distinct = counts.tallies[entry.key]?.distinct ?? 0
-                    return total + (entry.value > distinct ? entry.value - distinct : 0)
-                },
-                distinctPerPublisher: counts.tallies.mapValues(\.distinct),
-                duplicates: tallies.reduce(0) { $0 + $1.duplicates },
-                outOfOrder: tallies.reduce(0) { $0 + $1.outOfOrder },
-                throughput: seconds > 0 ? Double(distinct) / seconds : 0,
-                latencyMicroseconds: histogram.totalCount == 0 ? [:] : [
-                    "p50": micro(histogram.valueAtPercentile(50)), "p90": micro(histogram.valueAtPercentile(90)),
-                    "p99": micro(histogram.valueAtPercentile(99)), "p99.9": micro(histogram.valueAtPercentile(99.9)),
-                    "max": micro(histogram.max),
-                ],
-                meshDelivered: mesh.delivered, meshLost: mesh.lost, meshDuplicates: mesh.duplicates,
-                rssMiB: ["start": memory.start, "peak": memory.peak, "end": memory.end])
-        }
+        return counts.withLockedValue { $0.result(node: node.configuration.nodeID, published: published, mesh: mesh, memory: memory) }
     }
 }
 

@@ -116,16 +116,10 @@ enum RawBench {
             if command.kind == "start" { break }
         }
         var body = [UInt8](repeating: 0x2a, count: 24 + max(0, options.payloadBytes))
-        let interval = options.rate.map { UInt64(1e9 / $0) }
-        let start = monotonicNanoseconds()
+        let schedule = PublishSchedule(rate: options.rate)
         var published: UInt64 = 0
         for sequence in UInt64(1)..<UInt64(max(0, options.count) + 1) {
-            var scheduled = monotonicNanoseconds()
-            if let interval {
-                scheduled = start + (sequence - 1) * interval
-                let now = monotonicNanoseconds()
-                if scheduled > now { sleep(nanoseconds: scheduled - now) }
-            }
+            let scheduled = schedule.waitFor(sequence)
             withUnsafeBytes(of: index.bigEndian) { body.replaceSubrange(0..<8, with: $0) }
             withUnsafeBytes(of: sequence.bigEndian) { body.replaceSubrange(8..<16, with: $0) }
             withUnsafeBytes(of: scheduled.bigEndian) { body.replaceSubrange(16..<24, with: $0) }
@@ -136,13 +130,9 @@ enum RawBench {
     }
 
     private static func runSubscriber(_ options: BenchWorker.Options, data: ZMQSocket, control: ZMQSocket, report: (BenchControl.Report) -> Void) {
-        var tallies: [String: BenchTally] = [:]
-        var latency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000_000, numberOfSignificantValueDigits: .three)
-        var first: UInt64?
-        var last: UInt64 = 0
+        var counts = BenchCounts()
         var ready = false
         var published: [String: UInt64]?
-        var finishAsked: UInt64 = 0
         var memory = MemorySampler()
         let poller = ZMQPoller()
         let dataIndex = poller.add(data)
@@ -157,58 +147,20 @@ enum RawBench {
                         report(BenchControl.Report(kind: "ready", worker: options.name))
                     }
                     guard frames.count == 2, frames[0] == eventFrame, frames[1].count >= 24 else { continue }
-                    let now = monotonicNanoseconds()
                     let header = frames[1]
                     func load(_ at: Int) -> UInt64 { header[at..<at + 8].reduce(0) { $0 << 8 | UInt64($1) } }
-                    tallies["pub-\(load(0))", default: BenchTally()].record(load(8))
-                    let scheduled = load(16)
-                    let value = max(1, now > scheduled ? now - scheduled : 0)
-                    // From the scheduled send time: coordinated omission is accounted for.
-                    _ = latency.record(value)
-                    if first == nil { first = now }
-                    last = now
+                    counts.record(publisher: "pub-\(load(0))", sequence: load(8), scheduled: load(16))
                 }
             }
             if poller.isReadable(controlIndex), let frames = (try? control.receive(wait: false)) ?? nil,
                let body = frames.last, let command = try? JSONDecoder().decode(BenchControl.Command.self, from: Data(body)) {
                 if command.kind == "stop" { return }
-                if command.kind == "finish" {
-                    published = command.published ?? [:]
-                    finishAsked = monotonicNanoseconds()
-                }
+                if command.kind == "finish" { published = command.published ?? [:] }
             }
-            guard let sent = published else { continue }
-            let complete = sent.allSatisfy { (tallies[$0.key]?.distinct ?? 0) >= $0.value }
-            let quiet = monotonicNanoseconds() - max(last, finishAsked) > 1_000_000_000
-            guard complete || quiet else { continue }
-            let distinct = tallies.values.reduce(0) { $0 + $1.distinct }
-            let seconds = first.map { Double(last - $0) / 1e9 } ?? 0
-            func micro(_ value: UInt64) -> Double { Double(value) / 1000 }
-            report(BenchControl.Report(kind: "result", worker: options.name, result: BenchControl.SubscriberResult(
-                node: options.name,
-                received: tallies.values.reduce(0) { $0 + $1.received },
-                distinct: distinct,
-                lost: sent.reduce(0) { total, entry in
-                    let got = tallies[entry.key]?.distinct ?? 0
-                    return total + (entry.value > got ? entry.value - got : 0)
-                },
-                distinctPerPublisher: tallies.mapValues(\.distinct),
-                duplicates: tallies.values.reduce(0) { $0 + $1.duplicates },
-                outOfOrder: tallies.values.reduce(0) { $0 + $1.outOfOrder },
-                throughput: seconds > 0 ? Double(distinct) / seconds : 0,
-                latencyMicroseconds: latency.totalCount == 0 ? [:] : [
-                    "p50": micro(latency.valueAtPercentile(50)), "p90": micro(latency.valueAtPercentile(90)),
-                    "p99": micro(latency.valueAtPercentile(99)), "p99.9": micro(latency.valueAtPercentile(99.9)), "max": micro(latency.max),
-                ],
-                meshDelivered: 0, meshLost: 0, meshDuplicates: 0,
-                rssMiB: ["start": memory.start, "peak": memory.peak, "end": memory.end])))
+            guard let sent = published, counts.isFinished(published: sent) else { continue }
+            report(BenchControl.Report(kind: "result", worker: options.name, result: counts.result(node: options.name, published: sent, mesh: nil, memory: memory)))
             published = nil
         }
     }
 
-    private static func sleep(nanoseconds: UInt64) {
-        var request = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
-        var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0 { request = remaining }
-    }
 }
