@@ -166,8 +166,9 @@ public final class Broker: @unchecked Sendable {
             try backend.setKernelBuffers(send: socketBufferBytes, receive: socketBufferBytes)
             // Subscribers send only subscriptions: a frame 1 prefix plus one byte.
             try backend.setMaximumMessageSize(4096)
-            try frontend.setHeartbeat(interval: 1000, timeout: 3000, ttl: 3000)
-            try backend.setHeartbeat(interval: 1000, timeout: 3000, ttl: 3000)
+            // TCP keepalive, not ZMTP heartbeats: see ZMQSocket.setHeartbeat on libzmq issue 3937.
+            try frontend.setTCPKeepalive(idle: 10, interval: 5, count: 3)
+            try backend.setTCPKeepalive(idle: 10, interval: 5, count: 3)
             frontendMonitor = try frontend.monitor()
             backendMonitor = try backend.monitor()
             try frontend.bind(publishBind)

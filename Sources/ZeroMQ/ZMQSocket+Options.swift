@@ -54,6 +54,11 @@ extension ZMQSocket {
     /// ZMTP heartbeats: a PING every `interval`; a connection that answers nothing within
     /// `timeout` is closed (and, on the connecting side, reconnected); `ttl` tells the peer how
     /// long to wait for our next ping.
+    ///
+    /// Caution with libzmq 4.3.4: on a connection whose receiving side has stopped reading (its
+    /// queue full at the high-water mark), a heartbeat timeout followed by the reconnect can
+    /// abort the process with `Assertion failed: _input_stopped` (libzmq issue 3937). The mesh
+    /// uses ``setTCPKeepalive(idle:interval:count:)`` instead.
     /// - Parameters:
     ///   - interval: milliseconds between pings (0 turns heartbeats off).
     ///   - timeout: milliseconds to wait for any traffic after a ping.
@@ -63,6 +68,22 @@ extension ZMQSocket {
         try setOption(ZMQ_HEARTBEAT_IVL, Int32(clamping: interval), name: "ZMQ_HEARTBEAT_IVL")
         try setOption(ZMQ_HEARTBEAT_TIMEOUT, Int32(clamping: timeout), name: "ZMQ_HEARTBEAT_TIMEOUT")
         try setOption(ZMQ_HEARTBEAT_TTL, Int32(clamping: ttl), name: "ZMQ_HEARTBEAT_TTL")
+    }
+
+    /// TCP keepalive: the kernel probes an idle connection after `idle` seconds, every
+    /// `interval` seconds, and drops it after `count` unanswered probes. Unlike ZMTP heartbeats
+    /// (``setHeartbeat(interval:timeout:ttl:)``) it works while the application is not reading,
+    /// so a slow subscriber with a full queue is not disconnected for it.
+    /// - Parameters:
+    ///   - idle: seconds of silence before the first probe.
+    ///   - interval: seconds between probes.
+    ///   - count: unanswered probes before the connection is dropped.
+    /// - Throws: ``ZMQError``.
+    public func setTCPKeepalive(idle: Int, interval: Int, count: Int) throws(ZMQError) {
+        try setOption(ZMQ_TCP_KEEPALIVE, Int32(1), name: "ZMQ_TCP_KEEPALIVE")
+        try setOption(ZMQ_TCP_KEEPALIVE_IDLE, Int32(clamping: idle), name: "ZMQ_TCP_KEEPALIVE_IDLE")
+        try setOption(ZMQ_TCP_KEEPALIVE_INTVL, Int32(clamping: interval), name: "ZMQ_TCP_KEEPALIVE_INTVL")
+        try setOption(ZMQ_TCP_KEEPALIVE_CNT, Int32(clamping: count), name: "ZMQ_TCP_KEEPALIVE_CNT")
     }
 
     /// The largest message (all frames together) the socket accepts from a peer; a peer that
