@@ -3,7 +3,8 @@ import Logging
 import Testing
 @testable import EventMesh
 
-/// Polls `condition` every 10 ms until it holds or `seconds` pass.
+/// Polls `condition` every 10 ms until it holds or `seconds` pass: the one polling helper, for
+/// conditions no event announces (counters of other threads, processes and sockets).
 func eventually(within seconds: Int = 30, _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + .seconds(seconds)
     while ContinuousClock.now < deadline {

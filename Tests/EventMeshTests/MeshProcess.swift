@@ -29,6 +29,8 @@ final class MeshProcess: @unchecked Sendable {
     let errorLines = LockedValueBox<[String]>([])
     private let partial = LockedValueBox<[UInt8]>([])
     private let errorPartial = LockedValueBox<[UInt8]>([])
+    /// Wakes waiters when a line arrives or the process exits.
+    private let changes = ChangeSignal()
     let arguments: [String]
 
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
@@ -43,8 +45,10 @@ final class MeshProcess: @unchecked Sendable {
         process.standardOutput = output
         let errors = Pipe()
         process.standardError = errors
-        Self.collect(output, into: lines, partial: partial)
-        Self.collect(errors, into: errorLines, partial: errorPartial)
+        Self.collect(output, into: lines, partial: partial, changes: changes)
+        Self.collect(errors, into: errorLines, partial: errorPartial, changes: changes)
+        let changes = self.changes
+        process.terminationHandler = { _ in changes.signal() }
         try process.run()
     }
 
@@ -52,7 +56,7 @@ final class MeshProcess: @unchecked Sendable {
     var errorOutput: [String] { errorLines.withLockedValue { $0 } }
 
     /// Splits what `pipe` delivers into lines, appended to `lines`.
-    private static func collect(_ pipe: Pipe, into lines: LockedValueBox<[String]>, partial: LockedValueBox<[UInt8]>) {
+    private static func collect(_ pipe: Pipe, into lines: LockedValueBox<[String]>, partial: LockedValueBox<[UInt8]>, changes: ChangeSignal) {
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             guard !data.isEmpty else {
@@ -62,6 +66,7 @@ final class MeshProcess: @unchecked Sendable {
                     return buffer.isEmpty ? nil : String(decoding: buffer, as: UTF8.self)
                 }
                 if let rest { lines.withLockedValue { $0.append(rest) } }
+                changes.signal()
                 return
             }
             let complete = partial.withLockedValue { buffer -> [String] in
@@ -73,18 +78,16 @@ final class MeshProcess: @unchecked Sendable {
                 }
                 return found
             }
-            if !complete.isEmpty { lines.withLockedValue { $0.append(contentsOf: complete) } }
+            if !complete.isEmpty {
+                lines.withLockedValue { $0.append(contentsOf: complete) }
+                changes.signal()
+            }
         }
     }
 
-    /// Waits (polling, with a deadline) for a line that satisfies `predicate`.
-    func waitForLine(within seconds: Double = 20, where predicate: (String) -> Bool) async -> String? {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if let line = output.first(where: predicate) { return line }
-            if !process.isRunning, let line = output.first(where: predicate) { return line }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+    /// Waits, until a deadline, for a line that satisfies `predicate` (woken by each new line).
+    func waitForLine(within seconds: Double = 20, where predicate: @escaping @Sendable (String) -> Bool) async -> String? {
+        _ = await changes.wait(seconds: seconds) { [lines] in lines.withLockedValue { $0.contains(where: predicate) } }
         return output.first(where: predicate)
     }
 
@@ -100,13 +103,10 @@ final class MeshProcess: @unchecked Sendable {
         return (process.terminationStatus, ContinuousClock.now - start)
     }
 
-    /// Waits (polling, with a deadline) for the process to exit.
+    /// Waits, until a deadline, for the process to exit (woken by its termination handler).
     func waitForExit(within seconds: Double) async -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while process.isRunning && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return !process.isRunning
+        let process = self.process
+        return await changes.wait(seconds: seconds) { !process.isRunning }
     }
 
     deinit {
@@ -128,4 +128,49 @@ func fields(_ line: String) -> [String: String] {
         if pieces.count == 2 { result[String(pieces[0])] = String(pieces[1]) }
     }
     return result
+}
+
+/// Lets tasks wait for a condition that other threads make true: each `signal()` re-checks the
+/// waiters' conditions; a waiter gives up at its deadline.
+final class ChangeSignal: Sendable {
+    private struct Waiter {
+        let condition: @Sendable () -> Bool
+        let continuation: CheckedContinuation<Bool, Never>
+    }
+    private let waiters = LockedValueBox<[Int: Waiter]>([:])
+    private let nextID = LockedValueBox(0)
+
+    /// Re-checks every waiter's condition and resumes those that now hold.
+    func signal() {
+        let ready = waiters.withLockedValue { waiters -> [CheckedContinuation<Bool, Never>] in
+            let done = waiters.filter { $0.value.condition() }
+            for id in done.keys { waiters.removeValue(forKey: id) }
+            return done.values.map(\.continuation)
+        }
+        for continuation in ready { continuation.resume(returning: true) }
+    }
+
+    /// Waits until `condition` holds (checked now and at each signal) or `seconds` pass.
+    /// - Returns: whether the condition held.
+    func wait(seconds: Double, until condition: @escaping @Sendable () -> Bool) async -> Bool {
+        let id = nextID.withLockedValue { value -> Int in
+            value += 1
+            return value
+        }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let holds = waiters.withLockedValue { waiters -> Bool in
+                if condition() { return true }
+                waiters[id] = Waiter(condition: condition, continuation: continuation)
+                return false
+            }
+            if holds {
+                continuation.resume(returning: true)
+                return
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [waiters] in
+                let expired = waiters.withLockedValue { $0.removeValue(forKey: id) }
+                expired?.continuation.resume(returning: condition())
+            }
+        }
+    }
 }
