@@ -9,7 +9,9 @@
 /// shows up as ``pending`` at once and as lost when the window moves past it.
 ///
 /// Counting starts at the first event this window sees (``init(baseline:)`` with the number
-/// before it): earlier numbers happened before this node knew the origin and are not counted.
+/// before it): earlier numbers happened before this node knew the origin and are not counted as
+/// lost. One that still arrives (a node publishing one type from several threads may put
+/// events on the wire slightly out of order) is delivered once, if it is inside the window.
 struct SequenceWindow {
     /// How many sequence numbers the window tracks.
     static let size: UInt64 = 1024
@@ -21,10 +23,15 @@ struct SequenceWindow {
     private var seen: [UInt64]
     /// Sequence numbers that left the window unseen.
     private(set) var lost: UInt64 = 0
+    /// The last number before counting started.
+    private let baseline: UInt64
+    /// Numbers at or below the baseline that arrived anyway (late, reordered), inside the window.
+    private var early: Set<UInt64> = []
 
-    /// Starts a window after `baseline`: numbers up to it count as already seen.
+    /// Starts a window after `baseline`: numbers up to it are not expected (not counted lost).
     /// - Parameter baseline: the last sequence number that is not expected.
     init(baseline: UInt64) {
+        self.baseline = baseline
         highest = baseline
         seen = [UInt64](repeating: .max, count: Self.words)
     }
@@ -47,6 +54,11 @@ struct SequenceWindow {
             return .deliver
         }
         if highest - sequence >= Self.size { return .tooOld }
+        if sequence <= baseline {
+            // Not expected, so its bit reads as seen: remember it by number instead.
+            if highest - baseline >= Self.size { early.removeAll() }
+            return early.insert(sequence).inserted ? .deliver : .duplicate
+        }
         if isSeen(sequence) { return .duplicate }
         mark(sequence)
         return .deliver

@@ -17,14 +17,14 @@ import Testing
             configuration.controlEndpoint = "tcp://127.0.0.1:*"
             configuration.sendHighWaterMark = 100_000
             configuration.receiveHighWaterMark = 100_000
-            let node = try MeshNode(configuration: configuration)
-            try node.start()
-            nodes.append(node)
+            nodes.append(try MeshNode(configuration: configuration))
         }
-        defer { for node in nodes { node.stop() } }
-        for node in nodes { await node.ready() }
+        // Subscribed before start, so that ready covers the subscription.
         let seen = Seen()
         nodes[1].bus.subscribe("conc.>") { event in seen.ids.withLockedValue { $0.append(event.id) } }
+        for node in nodes { try node.start() }
+        defer { for node in nodes { node.stop() } }
+        for node in nodes { await node.ready() }
 
         let threads = 4
         let perThread = 500
