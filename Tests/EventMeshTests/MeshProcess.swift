@@ -57,18 +57,7 @@ final class MeshProcess: @unchecked Sendable {
 
     /// Splits what `pipe` delivers into lines, appended to `lines`.
     private static func collect(_ pipe: Pipe, into lines: LockedValueBox<[String]>, partial: LockedValueBox<[UInt8]>, changes: ChangeSignal) {
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            guard !data.isEmpty else {
-                handle.readabilityHandler = nil
-                let rest = partial.withLockedValue { buffer -> String? in
-                    defer { buffer = [] }
-                    return buffer.isEmpty ? nil : String(decoding: buffer, as: UTF8.self)
-                }
-                if let rest { lines.withLockedValue { $0.append(rest) } }
-                changes.signal()
-                return
-            }
+        PipeReader.start(pipe, chunk: { data in
             let complete = partial.withLockedValue { buffer -> [String] in
                 buffer.append(contentsOf: data)
                 var found: [String] = []
@@ -82,7 +71,14 @@ final class MeshProcess: @unchecked Sendable {
                 lines.withLockedValue { $0.append(contentsOf: complete) }
                 changes.signal()
             }
-        }
+        }, end: {
+            let rest = partial.withLockedValue { buffer -> String? in
+                defer { buffer = [] }
+                return buffer.isEmpty ? nil : String(decoding: buffer, as: UTF8.self)
+            }
+            if let rest { lines.withLockedValue { $0.append(rest) } }
+            changes.signal()
+        })
     }
 
     /// Waits, until a deadline, for a line that satisfies `predicate` (woken by each new line).

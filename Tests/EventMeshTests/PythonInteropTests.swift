@@ -66,15 +66,11 @@ final class PythonProcess: @unchecked Sendable {
         process.standardOutput = outputPipe
         process.standardError = errorPipe
         for (pipe, buffer) in [(outputPipe, output), (errorPipe, errors)] {
-            pipe.fileHandleForReading.readabilityHandler = { [closedPipes] handle in
-                let data = handle.availableData
-                if data.isEmpty {
-                    handle.readabilityHandler = nil
-                    closedPipes.withLockedValue { $0 += 1 }
-                } else {
-                    buffer.withLockedValue { $0.append(contentsOf: data) }
-                }
-            }
+            PipeReader.start(pipe, chunk: { data in
+                buffer.withLockedValue { $0.append(contentsOf: data) }
+            }, end: { [closedPipes] in
+                closedPipes.withLockedValue { $0 += 1 }
+            })
         }
         try process.run()
     }
