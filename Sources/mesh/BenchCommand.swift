@@ -3,115 +3,193 @@ import EventMesh
 import Foundation
 import Logging
 
-/// `mesh bench`: load tests.
-struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "bench",
-        abstract: "Load-test the mesh: fan-out across processes, with loss, duplicates, order, latency and memory per node.",
-        subcommands: [BenchFanoutCommand.self, BenchWorkerCommand.self]
-    )
-}
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// `mesh bench fanout`.
 struct BenchFanoutCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fanout",
-        abstract: "Publishers and subscribers as child processes, through brokers in this process.",
+        abstract: "Publishers and subscribers as child processes, through brokers in this process or as a peer mesh.",
         discussion: """
-            Each publisher publishes --count events of --size bytes at --rate (or as fast as it \
-            can), then an end marker carrying its last sequence number, and reports what it sent \
-            over the control channel (so the tail counts even if the end marker is lost). Each \
-            subscriber counts, \
-            from the bench's own sequence numbers and independently of the mesh's counters: \
-            events received, lost (tail included), duplicates and out of order; its throughput; \
-            end-to-end latency from the scheduled send time (CLOCK_MONOTONIC, which every \
-            process on one host shares; measuring from the schedule, not from the actual send, \
-            is what keeps a publisher that falls behind from hiding its delay); and its \
-            resident memory. Orders and results travel over a control channel \
-            of their own (ROUTER/DEALER), never through the mesh under test.
+            Each publisher publishes --count events (or for --duration seconds) of --size bytes \
+            at --rate (or as fast as it can), then an end marker carrying its last sequence \
+            number, and reports what it sent over the control channel (so the tail counts even \
+            if the end marker is lost). Each subscriber counts, from the bench's own sequence \
+            numbers and independently of the mesh's counters: events received, lost (tail \
+            included), duplicates and out of order; its throughput after the warm-up; end-to-end \
+            latency from the scheduled send time (CLOCK_MONOTONIC, which every process on one \
+            host shares; measuring from the schedule, not from the actual send, is what keeps a \
+            publisher that falls behind from hiding its delay); and its resident memory every \
+            second. Orders and results travel over a control channel of their own \
+            (ROUTER/DEALER), never through the mesh under test.
+
+            --raw runs the same traffic over bare libzmq (PUB/SUB through zmq_proxy, or bound \
+            and connected for --topology peer), interleaved with the mesh runs --repeat times; \
+            medians and every mesh/raw ratio are reported. --rates and a list of --subscribers \
+            sweep: every combination is one step, and the steps make a curve (the table, \
+            --json and --svg show it). While publishers publish, a progress line (elapsed, \
+            rate, loss so far) goes to stderr: redrawn on a terminal, a plain line every 10 s \
+            otherwise.
 
             Examples:
               mesh bench fanout --subscribers 4 --count 100000
-              mesh bench fanout --rate 5000 --count 50000 --size 256 --json result.json
+              mesh bench fanout --rate 5000 --duration 30 --warmup 5 --raw --repeat 3
+              mesh bench fanout --rates 10k,50k,max --subscribers 1,2,4 --raw --json curve.json --svg curve.svg
+              mesh bench fanout --topology peer --raw
               mesh bench fanout --brokers 2 --dedup off --max-dup 0
             """
     )
 
     @Option(help: "Publisher processes.") var publishers = 1
-    @Option(help: "Subscriber processes.") var subscribers = 1
-    @Option(help: "Events per publisher.") var count = 10_000
-    @Option(help: ArgumentHelp("Events per second per publisher, or 'max'.", valueName: "rate")) var rate = "max"
+    @Option(help: ArgumentHelp("Subscriber processes, or a comma-separated list to sweep (1,2,4).", valueName: "n[,n…]"))
+    var subscribers = "1"
+    @Option(help: ArgumentHelp("Events per publisher (default 10000; not with --duration).", valueName: "n")) var count: Int?
+    @Option(help: ArgumentHelp("Seconds each publisher publishes for, warm-up included (instead of --count).", valueName: "seconds"))
+    var duration: Double?
+    @Option(help: ArgumentHelp("Seconds at the start left out of throughput and latency (their events still count for loss).", valueName: "seconds"))
+    var warmup: Double = 0
+    @Option(help: ArgumentHelp("Events per second per publisher (1000, 2.5k, 1M), or 'max'.", valueName: "rate")) var rate: String?
+    @Option(help: ArgumentHelp("Rates to sweep, comma-separated (1k,10k,50k,max); not with --rate.", valueName: "rate,…")) var rates: String?
     @Option(help: ArgumentHelp("Payload size in bytes.", valueName: "bytes")) var size = 256
-    @Option(help: "Brokers side by side.") var brokers = 1
+    @Option(help: ArgumentHelp("broker (every worker connects to every broker) or peer (publishers bind, subscribers connect to each).", valueName: "broker|peer"))
+    var topology = "broker"
+    @Option(help: "Brokers side by side (broker topology).") var brokers = 1
     @Option(help: ArgumentHelp("High-water mark of every socket.", valueName: "messages")) var hwm = 10_000
     @Option(help: ArgumentHelp("Dedup on the subscribers' nodes.", valueName: "on|off")) var dedup = "on"
     @Option(name: .customLong("work-us"), help: ArgumentHelp("Microseconds of work per event in each subscriber (a slow consumer).", valueName: "us"))
     var workMicroseconds = 0
-    @Flag(help: "Also run the same traffic over bare libzmq (PUB/SUB through zmq_proxy), interleaved with the mesh runs, and show the ratios.")
+    @Flag(help: "Also run the same traffic over bare libzmq, interleaved with the mesh runs, and show the ratios.")
     var raw = false
-    @Option(help: ArgumentHelp("Runs of each kind (mesh, and raw with --raw), interleaved; medians are reported.", valueName: "n"))
+    @Option(help: ArgumentHelp("Runs of each kind (mesh, and raw with --raw) per step, interleaved; medians are reported.", valueName: "n"))
     var `repeat` = 1
     @Option(help: ArgumentHelp("Write the report as JSON here.", valueName: "file")) var json: String?
+    @Option(help: ArgumentHelp("Draw the report as an SVG chart here: throughput per node (or per step) and latency percentiles, mesh beside raw.", valueName: "file"))
+    var svg: String?
     @Option(name: .customLong("max-loss"), help: ArgumentHelp("Exit 1 if any subscriber lost more events.", valueName: "n")) var maxLoss: UInt64?
     @Option(name: .customLong("max-dup"), help: ArgumentHelp("Exit 1 if any subscriber got more duplicates.", valueName: "n")) var maxDuplicates: UInt64?
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        if publishers < 1 || subscribers < 1 { throw ValidationError("--publishers and --subscribers must be at least 1") }
-        if count < 1 { throw ValidationError("--count must be at least 1") }
+        if publishers < 1 { throw ValidationError("--publishers must be at least 1") }
+        _ = try subscriberCounts()
+        _ = try rateList()
+        if let count, count < 1 { throw ValidationError("--count must be at least 1") }
+        if count != nil && duration != nil { throw ValidationError("--count and --duration exclude each other: give one") }
+        if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds") }
+        if !(warmup >= 0) { throw ValidationError("--warmup must not be negative") }
+        if let duration, warmup >= duration { throw ValidationError("--warmup (\(warmup) s) must be shorter than --duration (\(duration) s)") }
         if size < 0 { throw ValidationError("--size must not be negative") }
+        if BenchCoordinator.Topology(rawValue: topology) == nil { throw ValidationError("--topology must be broker or peer") }
         if brokers < 1 { throw ValidationError("--brokers must be at least 1") }
         if hwm < 0 { throw ValidationError("--hwm must not be negative") }
         if !["on", "off"].contains(dedup) { throw ValidationError("--dedup must be on or off") }
-        if rate != "max", !(Double(rate).map { $0 > 0 } ?? false) { throw ValidationError("--rate must be a positive number or 'max'") }
         if `repeat` < 1 { throw ValidationError("--repeat must be at least 1") }
+    }
+
+    /// `--subscribers` as a list.
+    func subscriberCounts() throws -> [Int] {
+        let values = subscribers.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw ValidationError("--subscribers must be a positive number or a comma-separated list of them (1,2,4), not '\(subscribers)'")
+        }
+        return values.compactMap { $0 }
+    }
+
+    /// `--rate` or `--rates` as a list; `nil` stands for as fast as possible.
+    func rateList() throws -> [Double?] {
+        if rate != nil && rates != nil { throw ValidationError("--rate and --rates exclude each other: give one") }
+        let text = rates ?? rate ?? "max"
+        let option = rates == nil ? "--rate" : "--rates"
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        if rates == nil && parts.count > 1 { throw ValidationError("--rate takes one rate; sweep with --rates \(text)") }
+        return try parts.map { part in
+            if part == "max" { return nil }
+            guard let value = Self.parseRate(part) else {
+                throw ValidationError("\(option): '\(part)' is not a rate; use a positive number of events per second (5000, 2.5k, 1M) or 'max'")
+            }
+            return value
+        }
+    }
+
+    /// `5000`, `2.5k`, `1M` as events per second; `nil` unless positive and finite.
+    static func parseRate(_ text: String) -> Double? {
+        var number = Substring(text)
+        var scale = 1.0
+        if let last = number.last, let multiplier = ["k": 1e3, "K": 1e3, "m": 1e6, "M": 1e6][last] {
+            scale = multiplier
+            number = number.dropLast()
+        }
+        guard let value = Double(number), value.isFinite, value > 0 else { return nil }
+        return value * scale
     }
 
     func run() throws {
         let logger = try logging.makeLogger("mesh.bench")
-        var plan = BenchCoordinator.Plan()
-        plan.publishers = publishers
-        plan.subscribers = subscribers
-        plan.count = count
-        plan.rate = rate == "max" ? nil : Double(rate)
-        plan.payloadBytes = size
-        plan.brokers = brokers
-        plan.highWaterMark = hwm
-        plan.dedup = dedup == "on"
-        plan.workMicroseconds = workMicroseconds
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        var meshReports: [BenchCoordinator.Report] = []
-        var rawReports: [BenchCoordinator.Report] = []
-        for _ in 0..<`repeat` {
-            // Interleaved, so that both kinds see the same machine at about the same time.
-            let report = try BenchCoordinator.run(plan, executable: executable, logger: logger)
-            printTable(report, label: "mesh")
-            meshReports.append(report)
-            if raw {
-                var rawPlan = plan
-                rawPlan.raw = true
-                let rawReport = try BenchCoordinator.run(rawPlan, executable: executable, logger: logger)
-                printTable(rawReport, label: "raw libzmq")
-                rawReports.append(rawReport)
+        let environment = BenchEnvironment.current(
+            command: (["mesh"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
+            meshVersion: Mesh.configuration.version, executable: executable)
+        for line in environment.summaryLines { print(line) }
+        #if DEBUG
+        printError("warning: this mesh is a debug build; its figures are not meaningful (build with swift build -c release)")
+        #endif
+        var base = BenchCoordinator.Plan()
+        base.publishers = publishers
+        base.count = count ?? 10_000
+        base.durationSeconds = duration
+        base.warmupSeconds = warmup
+        base.topology = BenchCoordinator.Topology(rawValue: topology) ?? .broker
+        base.payloadBytes = size
+        base.brokers = brokers
+        base.highWaterMark = hwm
+        base.dedup = dedup == "on"
+        base.workMicroseconds = workMicroseconds
+        let progress = ProgressLine()
+
+        var steps: [BenchStep] = []
+        for subscriberCount in try subscriberCounts() {
+            for stepRate in try rateList() {
+                var plan = base
+                plan.subscribers = subscriberCount
+                plan.rate = stepRate
+                var step = BenchStep(subscribers: subscriberCount, rate: stepRate)
+                for _ in 0..<`repeat` {
+                    // Interleaved, so that both kinds see the same machine at about the same time.
+                    let report = try BenchCoordinator.run(plan, executable: executable, logger: logger, progress: progress.show)
+                    progress.clear()
+                    printTable(report, label: "mesh")
+                    step.mesh.append(report)
+                    if raw {
+                        var rawPlan = plan
+                        rawPlan.raw = true
+                        let rawReport = try BenchCoordinator.run(rawPlan, executable: executable, logger: logger, progress: progress.show)
+                        progress.clear()
+                        printTable(rawReport, label: "raw libzmq")
+                        step.raw.append(rawReport)
+                    }
+                }
+                step.summarize()
+                printSummary(step)
+                steps.append(step)
             }
         }
-        let meshThroughput = median(meshReports.map { $0.subscribers.map(\.throughput).min() ?? 0 })
-        if raw {
-            let rawThroughput = median(rawReports.map { $0.subscribers.map(\.throughput).min() ?? 0 })
-            let meshP99 = median(meshReports.map { $0.subscribers.map { $0.latencyMicroseconds["p99"] ?? 0 }.max() ?? 0 })
-            let rawP99 = median(rawReports.map { $0.subscribers.map { $0.latencyMicroseconds["p99"] ?? 0 }.max() ?? 0 })
-            print(String(format: "summary over %d run(s) each (medians): throughput at the slowest node mesh %.0f, raw %.0f events/s, mesh/raw %.2f; p99 latency mesh %.0f µs, raw %.0f µs, mesh/raw %.2f",
-                         `repeat`, meshThroughput, rawThroughput, rawThroughput > 0 ? meshThroughput / rawThroughput : 0,
-                         meshP99, rawP99, rawP99 > 0 ? meshP99 / rawP99 : 0))
-        }
+        if steps.count > 1 { printCurve(steps) }
+        let document = BenchDocument(environment: environment, steps: steps)
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            let document = BenchDocument(mesh: meshReports, raw: rawReports)
             try encoder.encode(document).write(to: URL(fileURLWithPath: json))
         }
-        var failures: [String] = meshReports.flatMap { $0.missing.map { "no result from \($0)" } }
-        for result in meshReports.flatMap(\.subscribers) {
+        if let svg {
+            _ = svg  // SVG_PENDING
+            throw ValidationError("--svg is not available yet")
+        }
+        var failures: [String] = steps.flatMap(\.mesh).flatMap { $0.missing.map { "no result from \($0)" } }
+        for result in steps.flatMap(\.mesh).flatMap(\.subscribers) {
             if let maxLoss, result.lost > maxLoss { failures.append("\(result.node) lost \(result.lost) (> \(maxLoss))") }
             if let maxDuplicates, result.duplicates > maxDuplicates { failures.append("\(result.node) got \(result.duplicates) duplicates (> \(maxDuplicates))") }
         }
@@ -119,33 +197,169 @@ struct BenchFanoutCommand: ParsableCommand {
         if !failures.isEmpty { throw ExitCode.failure }
     }
 
-    private func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        guard !sorted.isEmpty else { return 0 }
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-    }
-
     private func printTable(_ report: BenchCoordinator.Report, label: String) {
+        let plan = report.plan
         let sent = report.published.values.reduce(0, +)
-        print("[\(label)] fan-out \(report.plan.publishers) → \(report.plan.subscribers), \(report.plan.count) events of \(report.plan.payloadBytes) B per publisher at \(rate), \(report.plan.brokers) broker(s), HWM \(report.plan.highWaterMark); \(sent) sent in \(String(format: "%.2f", report.seconds)) s")
-        print("latency: CLOCK_MONOTONIC, shared by every process on this host")
-        print("node      received   lost   dup    ooo   events/s     p50 µs   p99 µs   max µs   mesh lost/dup   RSS MiB start/peak/end")
+        let amount = plan.durationSeconds.map { "for \(format($0)) s" } ?? "\(plan.count) events"
+        let path = plan.topology == .peer ? "peer topology (no broker)" : "\(plan.brokers) broker(s)"
+        print("")
+        print("[\(label)] fan-out \(plan.publishers) → \(plan.subscribers), \(amount) of \(plan.payloadBytes) B per publisher at \(BenchStep.rateText(plan.rate)), \(path), HWM \(plan.highWaterMark), warm-up \(format(plan.warmupSeconds)) s; \(sent) sent in \(String(format: "%.2f", report.seconds)) s")
+        print("node      received   lost   dup    ooo   events/s     p50 µs   p90 µs   p99 µs   p99.9 µs max µs   mesh lost/dup   RSS MiB start/peak/end  steady Δ")
         for result in report.subscribers {
             let latency = result.latencyMicroseconds
+            let steady = result.steadyMemory().map { String(format: "%.1f", $0.high - $0.low) } ?? "-"
             let row = [
                 result.node.padding(to: 8), String(result.received).padding(to: 10), String(result.lost).padding(to: 6),
                 String(result.duplicates).padding(to: 6), String(result.outOfOrder).padding(to: 5),
                 String(format: "%.0f", result.throughput).padding(to: 12),
-                String(format: "%.0f", latency["p50"] ?? 0).padding(to: 8), String(format: "%.0f", latency["p99"] ?? 0).padding(to: 8),
+                String(format: "%.0f", latency["p50"] ?? 0).padding(to: 8), String(format: "%.0f", latency["p90"] ?? 0).padding(to: 8),
+                String(format: "%.0f", latency["p99"] ?? 0).padding(to: 8), String(format: "%.0f", latency["p99.9"] ?? 0).padding(to: 8),
                 String(format: "%.0f", latency["max"] ?? 0).padding(to: 8),
                 "\(result.meshLost)/\(result.meshDuplicates)".padding(to: 15),
-                String(format: "%.1f/%.1f/%.1f", result.rssMiB["start"] ?? 0, result.rssMiB["peak"] ?? 0, result.rssMiB["end"] ?? 0),
+                String(format: "%.1f/%.1f/%.1f", result.rssMiB["start"] ?? 0, result.rssMiB["peak"] ?? 0, result.rssMiB["end"] ?? 0).padding(to: 23),
+                steady,
             ]
             print(row.joined(separator: " "))
         }
+        for missing in report.missing { print("\(missing.padding(to: 8)) (no result)") }
         if let slowest = report.subscribers.map(\.throughput).min() {
             print("headline: \(String(format: "%.0f", slowest)) events/s at the slowest node")
         }
+    }
+
+    private func printSummary(_ step: BenchStep) {
+        guard let summary = step.summary else { return }
+        var line = String(format: "step %@ → %d at %@: over %d run(s) (medians) throughput at the slowest node mesh %.0f events/s, loss %llu, p99 %.0f µs",
+                          "\(publishers)", step.subscribers, BenchStep.rateText(step.rate), step.mesh.count,
+                          summary.meshThroughput, summary.meshLost, summary.meshP99Microseconds)
+        if raw {
+            line += String(format: "; raw %.0f events/s, loss %llu, p99 %.0f µs; mesh/raw throughput %.2f, p99 %.2f",
+                           summary.rawThroughput ?? 0, summary.rawLost ?? 0, summary.rawP99Microseconds ?? 0,
+                           summary.throughputRatio ?? 0, summary.p99Ratio ?? 0)
+        }
+        print(line)
+    }
+
+    private func printCurve(_ steps: [BenchStep]) {
+        print("")
+        print("curve (medians; throughput at the slowest node)")
+        print("subs  rate       mesh ev/s   mesh lost  mesh p99 µs" + (raw ? "  raw ev/s    raw lost   raw p99 µs  ratio ev/s  ratio p99" : ""))
+        for step in steps {
+            guard let summary = step.summary else { continue }
+            var row = [
+                String(step.subscribers).padding(to: 5), BenchStep.rateText(step.rate).padding(to: 10),
+                String(format: "%.0f", summary.meshThroughput).padding(to: 11), String(summary.meshLost).padding(to: 10),
+                String(format: "%.0f", summary.meshP99Microseconds).padding(to: 12),
+            ]
+            if raw {
+                row += [
+                    String(format: "%.0f", summary.rawThroughput ?? 0).padding(to: 11), String(summary.rawLost ?? 0).padding(to: 10),
+                    String(format: "%.0f", summary.rawP99Microseconds ?? 0).padding(to: 11),
+                    String(format: "%.2f", summary.throughputRatio ?? 0).padding(to: 11), String(format: "%.2f", summary.p99Ratio ?? 0),
+                ]
+            }
+            print(row.joined(separator: " "))
+        }
+    }
+
+    private func format(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+    }
+}
+
+/// The live progress line on stderr: redrawn in place on a terminal, a plain line every 10 s
+/// otherwise.
+final class ProgressLine {
+    private let isTerminal = isatty(STDERR_FILENO) == 1
+    private var drawn = false
+    private var lastPlain = -10.0
+    private var lastReceived: UInt64 = 0
+    private var lastElapsed = 0.0
+
+    func show(_ progress: BenchCoordinator.Progress) {
+        // What stdout holds first, so that the tables and this line interleave in order.
+        fflush(nil)
+        let interval = progress.elapsedSeconds - lastElapsed
+        let rate = interval > 0 && progress.received >= lastReceived ? Double(progress.received - lastReceived) / interval : 0
+        lastElapsed = progress.elapsedSeconds
+        lastReceived = progress.received
+        let text = String(format: "%6.1f s  received %llu (%.0f events/s over %d subscriber(s))  lost so far %llu  duplicates %llu",
+                          progress.elapsedSeconds, progress.received, rate, progress.subscribers, progress.gaps, progress.duplicates)
+        if isTerminal {
+            FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+            drawn = true
+        } else if progress.elapsedSeconds - lastPlain >= 10 {
+            lastPlain = progress.elapsedSeconds
+            FileHandle.standardError.write(Data(("progress " + text.trimmingCharacters(in: .whitespaces) + "\n").utf8))
+        }
+    }
+
+    /// Ends a run: clears the line on a terminal.
+    func clear() {
+        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        drawn = false
+        lastPlain = -10
+        lastReceived = 0
+        lastElapsed = 0
+    }
+}
+
+/// One point of a sweep: a subscriber count and a rate, with every run made of it.
+struct BenchStep: Encodable {
+    /// Medians over the step's runs (the slowest node's throughput, the worst node's p99 and
+    /// loss of each run), and the mesh/raw ratios.
+    struct Summary: Encodable {
+        var meshThroughput: Double
+        var meshLost: UInt64
+        var meshP99Microseconds: Double
+        var rawThroughput: Double?
+        var rawLost: UInt64?
+        var rawP99Microseconds: Double?
+        var throughputRatio: Double?
+        var p99Ratio: Double?
+    }
+
+    var subscribers: Int
+    /// Events per second per publisher; `nil` for as fast as possible.
+    var rate: Double?
+    var mesh: [BenchCoordinator.Report] = []
+    var raw: [BenchCoordinator.Report] = []
+    var summary: Summary?
+
+    init(subscribers: Int, rate: Double?) {
+        self.subscribers = subscribers
+        self.rate = rate
+    }
+
+    static func rateText(_ rate: Double?) -> String {
+        guard let rate else { return "max" }
+        return rate == rate.rounded() ? "\(Int(rate))/s" : String(format: "%.1f/s", rate)
+    }
+
+    mutating func summarize() {
+        func median(_ values: [Double]) -> Double {
+            let sorted = values.sorted()
+            guard !sorted.isEmpty else { return 0 }
+            return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        }
+        func throughput(_ reports: [BenchCoordinator.Report]) -> Double {
+            median(reports.map { $0.subscribers.map(\.throughput).min() ?? 0 })
+        }
+        func p99(_ reports: [BenchCoordinator.Report]) -> Double {
+            median(reports.map { $0.subscribers.map { $0.latencyMicroseconds["p99"] ?? 0 }.max() ?? 0 })
+        }
+        func lost(_ reports: [BenchCoordinator.Report]) -> UInt64 {
+            UInt64(median(reports.map { Double($0.subscribers.map(\.lost).max() ?? 0) }))
+        }
+        var summary = Summary(meshThroughput: throughput(mesh), meshLost: lost(mesh), meshP99Microseconds: p99(mesh))
+        if !raw.isEmpty {
+            summary.rawThroughput = throughput(raw)
+            summary.rawLost = lost(raw)
+            summary.rawP99Microseconds = p99(raw)
+            summary.throughputRatio = summary.rawThroughput! > 0 ? summary.meshThroughput / summary.rawThroughput! : nil
+            summary.p99Ratio = summary.rawP99Microseconds! > 0 ? summary.meshP99Microseconds / summary.rawP99Microseconds! : nil
+        }
+        self.summary = summary
     }
 }
 
@@ -164,10 +378,14 @@ struct BenchWorkerCommand: ParsableCommand {
     @Option var hwm = 10_000
     @Option var dedup = "on"
     @Option var count = 10_000
+    @Option var duration: Double?
+    @Option var warmup: Double = 0
     @Option var rate: Double?
     @Option var size = 256
     @Option var publishers = 1
     @Option(name: .customLong("work-us")) var workMicroseconds = 0
+    @Option var bind: String?
+    @Option(name: .customLong("peer")) var peers: [String] = []
     @Flag var raw = false
     @OptionGroup var logging: LoggingOptions
 
@@ -183,9 +401,21 @@ struct BenchWorkerCommand: ParsableCommand {
         mesh.receiveHighWaterMark = hwm
         mesh.dedupEnabled = dedup == "on"
         mesh.heartbeatIntervalMilliseconds = 200
-        mesh.outboxCapacity = max(mesh.outboxCapacity, count + 16)
+        // The publisher's outbox holds a whole count-based run; a timed run at full speed is
+        // bounded by the send HWM and the block policy instead.
+        mesh.outboxCapacity = max(mesh.outboxCapacity, duration == nil ? count + 16 : 0)
+        if !raw {
+            mesh.bindEndpoint = bind
+            mesh.peers = peers
+        }
         var options = BenchWorker.Options(role: BenchWorker.Role(rawValue: role)!, name: name, controlEndpoint: control, mesh: mesh)
         options.count = count
+        options.durationSeconds = duration
+        options.warmupSeconds = warmup
+        if raw {
+            options.rawBindEndpoint = bind
+            options.rawPeers = peers
+        }
         options.rate = rate
         options.payloadBytes = size
         options.publishers = publishers
@@ -195,8 +425,9 @@ struct BenchWorkerCommand: ParsableCommand {
     }
 }
 
-/// The JSON written by `--json`: every mesh run and every raw run.
+/// The JSON written by `--json`: what the run ran on, then every step of the sweep (one
+/// without a sweep) with each of its mesh and raw runs and their medians.
 struct BenchDocument: Encodable {
-    var mesh: [BenchCoordinator.Report]
-    var raw: [BenchCoordinator.Report]
+    var environment: BenchEnvironment
+    var steps: [BenchStep]
 }

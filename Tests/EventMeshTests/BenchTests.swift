@@ -29,9 +29,21 @@ import Testing
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
-    /// The first run of a kind (`mesh` or `raw`) in a bench JSON document.
-    func firstRun(_ document: [String: Any], _ kind: String = "mesh") throws -> [String: Any] {
-        try #require((document[kind] as? [[String: Any]])?.first, "no \(kind) run in the report")
+    /// The steps of a sweep (one without a sweep) in a bench JSON document.
+    func steps(_ document: [String: Any]) throws -> [[String: Any]] {
+        try #require(document["steps"] as? [[String: Any]], "no steps in the report")
+    }
+
+    /// The first run of a kind (`mesh` or `raw`) of a step (by default the first).
+    func firstRun(_ document: [String: Any], _ kind: String = "mesh", step: Int = 0) throws -> [String: Any] {
+        let all = try steps(document)
+        try #require(all.count > step, "the report has \(all.count) step(s)")
+        return try #require((all[step][kind] as? [[String: Any]])?.first, "no \(kind) run in step \(step) of the report")
+    }
+
+    /// Events every publisher of a run reported sending.
+    func published(_ run: [String: Any]) -> Int? {
+        (run["published"] as? [String: Any])?.values.compactMap { $0 as? Int }.reduce(0, +)
     }
 
     @Test func theRawBaselineRunsTheSameTrafficOverBareLibzmq() async throws {
@@ -44,6 +56,58 @@ import Testing
             #expect(subscriber["distinct"] as? Int == 3000, "\(kind)")
             #expect(subscriber["lost"] as? Int == 0, "\(kind)")
             #expect((subscriber["throughput"] as? Double ?? 0) > 0, "\(kind)")
+        }
+    }
+
+    @Test func aSweepOverThePeerTopologyRunsEveryStepMeshAndRaw() async throws {
+        let document = try await runBench(["--topology", "peer", "--raw", "--subscribers", "1,2", "--count", "1500"])
+        let environment = try #require(document["environment"] as? [String: Any])
+        #expect((environment["cpus"] as? Int ?? 0) >= 1)
+        #expect((environment["command"] as? String)?.contains("--topology peer") == true)
+        #expect(try steps(document).map { $0["subscribers"] as? Int } == [1, 2])
+        for step in 0..<2 {
+            for kind in ["mesh", "raw"] {
+                let run = try firstRun(document, kind, step: step)
+                #expect((run["plan"] as? [String: Any])?["topology"] as? String == "peer")
+                #expect(published(run) == 1500, "\(kind), step \(step)")
+                let subscribers = try #require(run["subscribers"] as? [[String: Any]])
+                #expect(subscribers.count == step + 1, "\(kind), step \(step)")
+                for subscriber in subscribers {
+                    #expect(subscriber["distinct"] as? Int == 1500, "\(kind), step \(step)")
+                    #expect(subscriber["lost"] as? Int == 0, "\(kind), step \(step)")
+                }
+            }
+        }
+    }
+
+    @Test func aTimedRunLeavesItsWarmUpOutOfThroughputAndLatency() async throws {
+        let run = try firstRun(try await runBench(["--rate", "1000", "--duration", "2", "--warmup", "1"]))
+        let sent = try #require(published(run))
+        // 1000/s for 2 s, by the schedule: every slot in the duration is published.
+        #expect(sent == 2000)
+        let subscriber = try #require((run["subscribers"] as? [[String: Any]])?.first)
+        #expect(subscriber["distinct"] as? Int == sent)
+        #expect(subscriber["lost"] as? Int == 0)
+        // The first second's events are warm-up: counted, but not in throughput.
+        #expect(subscriber["warmupEvents"] as? Int == 1000)
+        let throughput = try #require(subscriber["throughput"] as? Double)
+        #expect(throughput > 800 && throughput < 1250, "throughput \(throughput) is not the 1000/s published after the warm-up")
+        let timeline = try #require(subscriber["rssTimeline"] as? [[String: Any]])
+        #expect(timeline.count >= 2, "memory was not sampled every second")
+    }
+
+    @Test func badOptionsAreRefusedWithAClearMessage() async throws {
+        for (arguments, message) in [
+            (["--count", "10", "--duration", "1"], "exclude each other"),
+            (["--rates", "1k,fast"], "'fast' is not a rate"),
+            (["--subscribers", "1,0"], "--subscribers must be"),
+            (["--topology", "ring"], "--topology must be broker or peer"),
+            (["--duration", "2", "--warmup", "2"], "must be shorter than --duration"),
+        ] {
+            let bench = try MeshProcess(["bench", "fanout"] + arguments)
+            #expect(await bench.waitForExit(within: 30))
+            #expect(bench.process.terminationStatus == 64, "\(arguments)")
+            #expect(bench.errorOutput.joined(separator: "\n").contains(message), "\(arguments): \(bench.errorOutput)")
         }
     }
 

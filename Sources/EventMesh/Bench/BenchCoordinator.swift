@@ -2,22 +2,38 @@ public import Foundation
 public import Logging
 import ZeroMQ
 
-/// Runs a fan-out load test: brokers in this process, publisher and subscriber workers as
-/// child processes (`mesh bench worker`), orders and results over a ROUTER socket of its own.
+/// Runs a fan-out load test: brokers in this process (or none: publishers bound, subscribers
+/// connected to each), publisher and subscriber workers as child processes
+/// (`mesh bench worker`), orders and results over a ROUTER socket of its own.
 public enum BenchCoordinator {
+    /// How the workers are joined.
+    public enum Topology: String, Sendable, Codable, CaseIterable {
+        /// Every worker connects to every broker (`zmq_proxy` for the raw baseline).
+        case broker
+        /// Each publisher binds; each subscriber connects to every publisher (no broker).
+        case peer
+    }
+
     /// What to run.
     public struct Plan: Sendable, Codable {
         /// Publisher processes.
         public var publishers = 1
         /// Subscriber processes.
         public var subscribers = 1
-        /// Events per publisher.
+        /// Events per publisher (ignored with a duration).
         public var count = 10_000
+        /// Seconds each publisher publishes for, warm-up included; `nil` to publish `count`.
+        public var durationSeconds: Double?
+        /// The first seconds of publishing, left out of throughput and latency (their events
+        /// still count for loss, duplicates and order).
+        public var warmupSeconds: Double = 0
+        /// How the workers are joined.
+        public var topology = Topology.broker
         /// Events per second per publisher; `nil` for as fast as possible.
         public var rate: Double?
         /// Payload padding in bytes.
         public var payloadBytes = 256
-        /// Brokers side by side (every worker connects to all).
+        /// Brokers side by side (every worker connects to all); unused in the peer topology.
         public var brokers = 1
         /// High-water mark of every socket (workers and brokers).
         public var highWaterMark = 10_000
@@ -48,15 +64,32 @@ public enum BenchCoordinator {
         public var seconds: Double
     }
 
+    /// Where a run is, told about once a second while the publishers publish.
+    public struct Progress: Sendable {
+        /// Seconds since the publishers were told to start.
+        public var elapsedSeconds: Double
+        /// Distinct events received so far, summed over the subscribers.
+        public var received: UInt64
+        /// Sequence numbers skipped so far, summed over the subscribers (loss known so far).
+        public var gaps: UInt64
+        /// Duplicates so far, summed over the subscribers.
+        public var duplicates: UInt64
+        /// Subscribers that have reported.
+        public var subscribers: Int
+    }
+
     /// Runs the plan.
     /// - Parameters:
     ///   - plan: what to run.
     ///   - executable: the `mesh` executable the workers run (`mesh bench worker …`).
     ///   - logger: where progress goes.
+    ///   - progress: called on this thread about once a second while the publishers publish.
     /// - Returns: the report.
     /// - Throws: ``MeshError`` if a broker, the control socket or a worker cannot start, or the
     ///   workers do not become ready in time.
-    public static func run(_ plan: Plan, executable: URL, logger: Logger) throws(MeshError) -> Report {
+    public static func run(
+        _ plan: Plan, executable: URL, logger: Logger, progress: ((Progress) -> Void)? = nil
+    ) throws(MeshError) -> Report {
         var brokers: [Broker] = []
         var proxies: [RawBench.Proxy] = []
         var addresses: [BrokerAddress] = []
@@ -64,14 +97,15 @@ public enum BenchCoordinator {
             for broker in brokers { broker.stop() }
             for proxy in proxies { proxy.stop() }
         }
+        let brokerCount = plan.topology == .peer ? 0 : max(1, plan.brokers)
         if plan.raw {
-            for _ in 0..<max(1, plan.brokers) {
+            for _ in 0..<brokerCount {
                 let proxy = try RawBench.Proxy(highWaterMark: plan.highWaterMark)
                 proxies.append(proxy)
                 addresses.append(proxy.address)
             }
         }
-        for _ in 0..<(plan.raw ? 0 : max(1, plan.brokers)) {
+        for _ in 0..<(plan.raw ? 0 : brokerCount) {
             do {
                 let broker = try Broker(highWaterMark: plan.highWaterMark, logger: logger)
                 addresses.append(try broker.start())
@@ -97,14 +131,17 @@ public enum BenchCoordinator {
         defer {
             for process in workers.values where process.isRunning { process.terminate() }
         }
-        func launch(_ name: String, role: String) throws(MeshError) {
+        func launch(_ name: String, role: String, peers: [String] = []) throws(MeshError) {
             var arguments = ["bench", "worker", "--role", role, "--name", name, "--control", controlEndpoint,
                              "--hwm", "\(plan.highWaterMark)", "--dedup", plan.dedup ? "on" : "off",
                              "--count", "\(plan.count)", "--size", "\(plan.payloadBytes)", "--publishers", "\(plan.publishers)",
-                             "--work-us", "\(plan.workMicroseconds)", "--log-level", "error"]
+                             "--work-us", "\(plan.workMicroseconds)", "--warmup", "\(plan.warmupSeconds)", "--log-level", "error"]
             if let rate = plan.rate { arguments += ["--rate", "\(rate)"] }
+            if let duration = plan.durationSeconds { arguments += ["--duration", "\(duration)"] }
             if plan.raw { arguments.append("--raw") }
             for address in addresses { arguments += ["--broker", address.description] }
+            if plan.topology == .peer && role == "publisher" { arguments += ["--bind", "tcp://127.0.0.1:*"] }
+            for peer in peers { arguments += ["--peer", peer] }
             let process = Process()
             process.executableURL = executable
             process.arguments = arguments
@@ -117,31 +154,58 @@ public enum BenchCoordinator {
         }
         let subscriberNames = (0..<plan.subscribers).map { "sub-\($0)" }
         let publisherNames = (0..<plan.publishers).map { "pub-\($0)" }
-        for name in subscriberNames { try launch(name, role: "subscriber") }
-        for name in publisherNames { try launch(name, role: "publisher") }
 
-        // Every worker's node ready (its subscriptions live on every broker), then go.
+        // Waits for reports until `done` says so; a worker that exits, or the deadline, ends it
+        // with an error.
         var ready = Set<String>()
-        let readyDeadline = Date().addingTimeInterval(60)
-        while ready.count < workers.count {
-            guard Date() < readyDeadline else {
-                throw MeshError(.timedOut, "only \(ready.count) of \(workers.count) bench workers became ready within 60 s")
-            }
-            if let (worker, report) = receive(control, timeoutMilliseconds: 200), report.kind == "ready" { ready.insert(worker) }
-            if let dead = workers.first(where: { !$0.value.isRunning }) {
-                throw MeshError(.socket, "bench worker \(dead.key) exited with status \(dead.value.terminationStatus) before it was ready")
+        var endpoints: [String: String] = [:]
+        func waitFor(_ what: String, until done: () -> Bool) throws(MeshError) {
+            let deadline = Date().addingTimeInterval(60)
+            while !done() {
+                guard Date() < deadline else { throw MeshError(.timedOut, "bench workers did not \(what) within 60 s") }
+                if let (worker, report) = receive(control, timeoutMilliseconds: 200) {
+                    if report.kind == "ready" { ready.insert(worker) }
+                    if report.kind == "hello", let endpoint = report.endpoint { endpoints[worker] = endpoint }
+                }
+                if let dead = workers.first(where: { !$0.value.isRunning }) {
+                    throw MeshError(.socket, "bench worker \(dead.key) exited with status \(dead.value.terminationStatus) before it was ready")
+                }
             }
         }
-        logger.info("bench: every worker is ready; publishing", metadata: ["workers": "\(workers.count)"])
+        switch plan.topology {
+        case .broker:
+            for name in subscriberNames { try launch(name, role: "subscriber") }
+            for name in publisherNames { try launch(name, role: "publisher") }
+        case .peer:
+            // Publishers first: subscribers connect to the endpoints they bound.
+            for name in publisherNames { try launch(name, role: "publisher") }
+            try waitFor("bind their endpoints") { endpoints.count == publisherNames.count }
+            let peers = publisherNames.compactMap { endpoints[$0] }
+            for name in subscriberNames { try launch(name, role: "subscriber", peers: peers) }
+        }
+        // Every worker's node ready (its subscriptions live on every path), then go.
+        try waitFor("become ready") { ready.count == workers.count }
+        logger.debug("bench: every worker is ready; publishing", metadata: ["workers": "\(workers.count)"])
         let started = Date()
         for name in publisherNames { send(BenchControl.Command(kind: "start"), to: name, on: control) }
 
         var published: [String: UInt64] = [:]
         var results: [String: BenchControl.SubscriberResult] = [:]
+        var latest: [String: BenchControl.Progress] = [:]
+        var lastProgress = Date()
         var deadline = Date.distantFuture
         while results.count < subscriberNames.count && Date() < deadline {
+            if let progress, published.count < publisherNames.count, Date().timeIntervalSince(lastProgress) >= 1 {
+                lastProgress = Date()
+                progress(Progress(
+                    elapsedSeconds: lastProgress.timeIntervalSince(started),
+                    received: latest.values.reduce(0) { $0 + $1.distinct }, gaps: latest.values.reduce(0) { $0 + $1.gaps },
+                    duplicates: latest.values.reduce(0) { $0 + $1.duplicates }, subscribers: latest.count))
+            }
             guard let (worker, report) = receive(control, timeoutMilliseconds: 200) else { continue }
             switch report.kind {
+            case "progress":
+                if let update = report.progress { latest[worker] = update }
             case "done":
                 published[worker] = report.published ?? 0
                 if published.count == publisherNames.count {

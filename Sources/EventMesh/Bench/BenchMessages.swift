@@ -3,26 +3,71 @@
 public enum BenchControl {
     /// What a worker says to the coordinator.
     public struct Report: Codable, Sendable {
-        /// `hello` (connected), `ready` (mesh ready), `done` (publisher finished), `result`.
+        /// `hello` (connected), `ready` (mesh ready), `progress` (a subscriber's counts so
+        /// far, every second), `done` (publisher finished), `result`.
         public var kind: String
         /// The worker's name, e.g. `sub-2`.
         public var worker: String
+        /// For `hello` from a publisher in the peer topology: the endpoint it bound, which
+        /// subscribers connect to.
+        public var endpoint: String?
         /// For `done`: events published.
         public var published: UInt64?
+        /// For `progress`: the subscriber's counts so far.
+        public var progress: Progress?
         /// For `result`: the subscriber's figures.
         public var result: SubscriberResult?
 
         /// Makes a report.
         /// - Parameters:
-        ///   - kind: `hello`, `ready`, `done` or `result`.
+        ///   - kind: `hello`, `ready`, `progress`, `done` or `result`.
         ///   - worker: the worker's name.
+        ///   - endpoint: with `hello` from a peer-topology publisher, its bound endpoint.
         ///   - published: with `done`, the events published.
+        ///   - progress: with `progress`, the counts so far.
         ///   - result: with `result`, the subscriber's figures.
-        public init(kind: String, worker: String, published: UInt64? = nil, result: SubscriberResult? = nil) {
+        public init(
+            kind: String, worker: String, endpoint: String? = nil, published: UInt64? = nil,
+            progress: Progress? = nil, result: SubscriberResult? = nil
+        ) {
             self.kind = kind
             self.worker = worker
+            self.endpoint = endpoint
             self.published = published
+            self.progress = progress
             self.result = result
+        }
+    }
+
+    /// A subscriber's counts while a run is going on (bench counts, like the result's).
+    public struct Progress: Codable, Sendable, Hashable {
+        /// Distinct events received so far.
+        public var distinct: UInt64
+        /// Copies of events already received.
+        public var duplicates: UInt64
+        /// Sequence numbers skipped so far (below the highest received from each publisher):
+        /// loss as far as it is known before the end.
+        public var gaps: UInt64
+
+        /// Makes a progress report.
+        public init(distinct: UInt64, duplicates: UInt64, gaps: UInt64) {
+            self.distinct = distinct
+            self.duplicates = duplicates
+            self.gaps = gaps
+        }
+    }
+
+    /// One sample of a process's resident memory.
+    public struct MemorySample: Codable, Sendable, Hashable {
+        /// Seconds since the first event after the warm-up arrived (negative: before it).
+        public var seconds: Double
+        /// Resident memory in MiB.
+        public var mib: Double
+
+        /// Makes a sample.
+        public init(seconds: Double, mib: Double) {
+            self.seconds = seconds
+            self.mib = mib
         }
     }
 
@@ -44,10 +89,16 @@ public enum BenchControl {
         public var duplicates: UInt64
         /// Events that arrived after a later one of the same publisher.
         public var outOfOrder: UInt64
-        /// Distinct events per second, from the first to the last event received.
+        /// Distinct events per second after the warm-up, from the first to the last such
+        /// event received.
         public var throughput: Double
+        /// Seconds from the first to the last event received after the warm-up.
+        public var measuredSeconds: Double = 0
+        /// Distinct events received that were published during the warm-up (counted for loss,
+        /// duplicates and order, left out of throughput and latency).
+        public var warmupEvents: UInt64 = 0
         /// End-to-end latency percentiles in microseconds (p50, p90, p99, p99.9, max), from
-        /// the scheduled send time on CLOCK_MONOTONIC.
+        /// the scheduled send time on CLOCK_MONOTONIC, of every delivery after the warm-up.
         public var latencyMicroseconds: [String: Double]
         /// The mesh's own count of events delivered (every type, end markers included).
         public var meshDelivered: UInt64
@@ -57,6 +108,17 @@ public enum BenchControl {
         public var meshDuplicates: UInt64
         /// Resident memory in MiB at start, peak and end (sampled every second).
         public var rssMiB: [String: Double]
+        /// Every resident-memory sample, one a second.
+        public var rssTimeline: [MemorySample] = []
+
+        /// The lowest and highest resident memory (MiB) sampled from `settle` seconds after
+        /// the warm-up to the last event: how much the node's memory moves in steady state.
+        /// `nil` if no sample falls in that span.
+        public func steadyMemory(after settle: Double = 10) -> (low: Double, high: Double)? {
+            let steady = rssTimeline.filter { $0.seconds >= settle && $0.seconds <= measuredSeconds }.map(\.mib)
+            guard let low = steady.min(), let high = steady.max() else { return nil }
+            return (low, high)
+        }
     }
 
     /// What the coordinator says to a worker: `start` (publishers), `finish` (subscribers:

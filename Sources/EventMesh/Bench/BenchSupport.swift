@@ -9,27 +9,49 @@ import Musl
 #endif
 
 /// The publishing schedule of a load test: event `n` (from 1) is due at start + (n − 1) ×
-/// interval, or at once when there is no rate.
+/// interval, or at once when there is no rate; the run ends after `count` events or, with a
+/// duration, when the next event would be due after it. Events due in the first `warmup`
+/// seconds are warm-up events.
 struct PublishSchedule {
-    private let start = monotonicNanoseconds()
+    private let start: UInt64
     private let interval: UInt64?
+    private let count: UInt64?
+    private let end: UInt64?
+    private let warmupEnd: UInt64
 
-    init(rate: Double?) {
+    /// - Parameters:
+    ///   - rate: events per second, `nil` for as fast as possible.
+    ///   - count: events to publish (ignored with a duration).
+    ///   - durationSeconds: how long to publish, warm-up included; `nil` to publish `count`.
+    ///   - warmupSeconds: how long the warm-up lasts.
+    init(rate: Double?, count: Int, durationSeconds: Double? = nil, warmupSeconds: Double = 0) {
+        let start = monotonicNanoseconds()
+        self.start = start
         interval = rate.map { UInt64(1e9 / $0) }
+        self.count = durationSeconds == nil ? UInt64(max(0, count)) : nil
+        end = durationSeconds.map { start + UInt64($0 * 1e9) }
+        warmupEnd = start + UInt64(max(0, warmupSeconds) * 1e9)
     }
 
     /// Waits until event `sequence` is due.
-    /// - Returns: its scheduled time (CLOCK_MONOTONIC, ns), from which latency is measured.
-    func waitFor(_ sequence: UInt64) -> UInt64 {
-        guard let interval else { return monotonicNanoseconds() }
+    /// - Returns: its scheduled time (CLOCK_MONOTONIC, ns), from which latency is measured,
+    ///   and whether it falls in the warm-up; `nil` once the run is over.
+    func next(_ sequence: UInt64) -> (scheduled: UInt64, warmup: Bool)? {
+        if let count, sequence > count { return nil }
+        guard let interval else {
+            let now = monotonicNanoseconds()
+            if let end, now >= end { return nil }
+            return (now, now < warmupEnd)
+        }
         let scheduled = start + (sequence - 1) * interval
+        if let end, scheduled >= end { return nil }
         let now = monotonicNanoseconds()
         if scheduled > now {
             var request = timespec(tv_sec: Int((scheduled - now) / 1_000_000_000), tv_nsec: Int((scheduled - now) % 1_000_000_000))
             var remaining = timespec()
             while nanosleep(&request, &remaining) != 0 { request = remaining }
         }
-        return scheduled
+        return (scheduled, scheduled < warmupEnd)
     }
 }
 
@@ -37,20 +59,41 @@ struct PublishSchedule {
 struct BenchCounts {
     var tallies: [String: BenchTally] = [:]
     var latency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000_000, numberOfSignificantValueDigits: .three)
-    var first: UInt64?
+    /// The last arrival of any event.
     var last: UInt64 = 0
+    /// The first and last arrivals of events published after the warm-up.
+    var firstMeasured: UInt64?
+    var lastMeasured: UInt64 = 0
+    /// Distinct events published after the warm-up, and during it.
+    var measured: UInt64 = 0
+    var warmup: UInt64 = 0
     /// When the coordinator said the publishers were done (0: not yet).
     var finishAsked: UInt64 = 0
 
-    /// Counts one event: its publisher, sequence number and scheduled send time.
-    mutating func record(publisher: String, sequence: UInt64, scheduled: UInt64) {
+    /// Counts one event: its publisher, sequence number, scheduled send time, and whether it
+    /// was published during the warm-up (counted for loss, duplicates and order only).
+    mutating func record(publisher: String, sequence: UInt64, scheduled: UInt64, warmup isWarmup: Bool = false) {
         let now = monotonicNanoseconds()
-        tallies[publisher, default: BenchTally()].record(sequence)
+        let isNew = tallies[publisher, default: BenchTally()].record(sequence)
+        last = now
+        if isWarmup {
+            if isNew { warmup += 1 }
+            return
+        }
         // Measured from the scheduled send time, so a publisher that falls behind its schedule
         // shows up as latency: that is the coordinated-omission correction.
         _ = latency.record(max(1, now > scheduled ? now - scheduled : 0))
-        if first == nil { first = now }
-        last = now
+        if isNew { measured += 1 }
+        if firstMeasured == nil { firstMeasured = now }
+        lastMeasured = now
+    }
+
+    /// The counts so far.
+    var progress: BenchControl.Progress {
+        BenchControl.Progress(
+            distinct: tallies.values.reduce(0) { $0 + $1.distinct },
+            duplicates: tallies.values.reduce(0) { $0 + $1.duplicates },
+            gaps: tallies.values.reduce(0) { $0 + $1.lost })
     }
 
     /// Whether every published event has arrived, or nothing has for a second since the
@@ -65,13 +108,12 @@ struct BenchCounts {
     func result(
         node: String, published: [String: UInt64], mesh: MeshBridgeStats?, memory: MemorySampler
     ) -> BenchControl.SubscriberResult {
-        let distinct = tallies.values.reduce(0) { $0 + $1.distinct }
-        let seconds = first.map { Double(last - $0) / 1e9 } ?? 0
+        let seconds = firstMeasured.map { Double(lastMeasured - $0) / 1e9 } ?? 0
         func micro(_ value: UInt64) -> Double { Double(value) / 1000 }
-        return BenchControl.SubscriberResult(
+        var result = BenchControl.SubscriberResult(
             node: node,
             received: tallies.values.reduce(0) { $0 + $1.received },
-            distinct: distinct,
+            distinct: tallies.values.reduce(0) { $0 + $1.distinct },
             lost: published.reduce(0) { total, entry in
                 let got = tallies[entry.key]?.distinct ?? 0
                 return total + (entry.value > got ? entry.value - got : 0)
@@ -79,7 +121,7 @@ struct BenchCounts {
             distinctPerPublisher: tallies.mapValues(\.distinct),
             duplicates: tallies.values.reduce(0) { $0 + $1.duplicates },
             outOfOrder: tallies.values.reduce(0) { $0 + $1.outOfOrder },
-            throughput: seconds > 0 ? Double(distinct) / seconds : 0,
+            throughput: seconds > 0 ? Double(measured) / seconds : 0,
             latencyMicroseconds: latency.totalCount == 0 ? [:] : [
                 "p50": micro(latency.valueAtPercentile(50)), "p90": micro(latency.valueAtPercentile(90)),
                 "p99": micro(latency.valueAtPercentile(99)), "p99.9": micro(latency.valueAtPercentile(99.9)),
@@ -87,6 +129,13 @@ struct BenchCounts {
             ],
             meshDelivered: mesh?.delivered ?? 0, meshLost: mesh?.lost ?? 0, meshDuplicates: mesh?.duplicates ?? 0,
             rssMiB: ["start": memory.start, "peak": memory.peak, "end": memory.end])
+        result.measuredSeconds = seconds
+        result.warmupEvents = warmup
+        let origin = firstMeasured ?? last
+        result.rssTimeline = memory.timeline.map { sample in
+            BenchControl.MemorySample(seconds: (Double(sample.time) - Double(origin)) / 1e9, mib: sample.mib)
+        }
+        return result
     }
 }
 

@@ -23,19 +23,22 @@ public struct BenchTally: Sendable {
 
     /// Counts one received sequence number (numbers start at 1).
     /// - Parameter sequence: the bench payload's sequence number.
-    public mutating func record(_ sequence: UInt64) {
+    /// - Returns: whether it was new (not a duplicate).
+    @discardableResult
+    public mutating func record(_ sequence: UInt64) -> Bool {
         received += 1
         let word = Int(sequence / 64)
         if word >= seen.count { seen += [UInt64](repeating: 0, count: max(word + 1 - seen.count, seen.count)) }
         let bit: UInt64 = 1 << (sequence % 64)
         if seen[word] & bit != 0 {
             duplicates += 1
-            return
+            return false
         }
         seen[word] |= bit
         distinct += 1
         if sequence < highest { outOfOrder += 1 }
         highest = max(highest, sequence)
+        return true
     }
 
     /// Records the publisher's end marker.

@@ -29,8 +29,13 @@ public enum BenchWorker {
         public var controlEndpoint: String
         /// How the worker's node joins the mesh under test.
         public var mesh: MeshConfiguration
-        /// Publisher: events to publish.
+        /// Publisher: events to publish (ignored with a duration).
         public var count: Int = 10_000
+        /// Publisher: seconds to publish for, warm-up included; `nil` to publish `count` events.
+        public var durationSeconds: Double?
+        /// Publisher: the first seconds of publishing, whose events are counted for loss,
+        /// duplicates and order but left out of throughput and latency.
+        public var warmupSeconds: Double = 0
         /// Publisher: events per second, `nil` for as fast as possible.
         public var rate: Double?
         /// Publisher: payload padding in bytes.
@@ -39,8 +44,13 @@ public enum BenchWorker {
         public var publishers: Int = 1
         /// Subscriber: microseconds of work per event, to simulate a slow consumer (0: none).
         public var workMicroseconds: Int = 0
-        /// Give up after this many seconds.
+        /// Give up after this many seconds (plus the duration, if any).
         public var timeoutSeconds: Double = 120
+        /// Raw baseline, peer topology: the publisher binds here (its subscribers connect to it)
+        /// instead of connecting to brokers. The mesh uses `mesh.bindEndpoint` for the same.
+        public var rawBindEndpoint: String?
+        /// Raw baseline, peer topology: the subscriber connects to these publishers.
+        public var rawPeers: [String] = []
         /// Run the raw baseline (bare libzmq PUB/SUB, no mesh) instead of a mesh node.
         public var raw = false
 
@@ -75,16 +85,18 @@ public enum BenchWorker {
         let subscriber = options.role == .subscriber ? SubscriberState(options: options, node: node) : nil
         try node.start()
         defer { node.stop() }
-        send(BenchControl.Report(kind: "hello", worker: options.name), on: control)
+        send(BenchControl.Report(kind: "hello", worker: options.name, endpoint: node.bridge.boundEndpoint), on: control)
         waitUntilReady(node)
         send(BenchControl.Report(kind: "ready", worker: options.name), on: control)
 
         var memory = MemorySampler()
         var resultSent = false
         var published: [String: UInt64]?
-        let deadline = monotonicNanoseconds() + UInt64(options.timeoutSeconds * 1e9)
+        let deadline = monotonicNanoseconds() + UInt64((options.timeoutSeconds + (options.durationSeconds ?? 0)) * 1e9)
         while monotonicNanoseconds() < deadline {
-            memory.sample()
+            if memory.sample(), let subscriber, !resultSent {
+                send(BenchControl.Report(kind: "progress", worker: options.name, progress: subscriber.progress), on: control)
+            }
             let frames = (try? control.receive(wait: false)) ?? nil
             if frames == nil {
                 // Once the coordinator has said what each publisher sent: report when every
@@ -130,22 +142,25 @@ public enum BenchWorker {
     /// Publishes the events on a fixed schedule (or as fast as possible), then the end marker.
     private static func publish(_ options: Options, on node: MeshNode) -> UInt64 {
         let pad = EventValue.bytes([UInt8](repeating: 0x2a, count: max(0, options.payloadBytes)))
-        let schedule = PublishSchedule(rate: options.rate)
+        let schedule = PublishSchedule(
+            rate: options.rate, count: options.count, durationSeconds: options.durationSeconds, warmupSeconds: options.warmupSeconds)
         var published: UInt64 = 0
-        for sequence in UInt64(1)..<UInt64(max(0, options.count) + 1) {
-            let scheduled = schedule.waitFor(sequence)
-            let data: EventValue = ["s": .int(Int64(sequence)), "t": .int(Int64(scheduled)), "x": pad]
+        var sequence: UInt64 = 1
+        while let (scheduled, warmup) = schedule.next(sequence) {
+            let data: EventValue = warmup
+                ? ["s": .int(Int64(sequence)), "t": .int(Int64(scheduled)), "x": pad, "w": .bool(true)]
+                : ["s": .int(Int64(sequence)), "t": .int(Int64(scheduled)), "x": pad]
             do {
                 try node.publish(eventType, data: data)
                 published += 1
             } catch {
                 break
             }
+            sequence += 1
         }
         _ = try? node.publish(endType, data: ["last": .int(Int64(published))])
         return published
     }
-
 }
 
 /// A subscriber's counts, updated on the node's I/O thread and read by the control loop.
@@ -159,13 +174,17 @@ final class SubscriberState: Sendable {
         let counts = self.counts
         node.bus.subscribe(BenchWorker.eventType) { event in
             guard let publisher = event.origin?.node, let sequence = event.data["s"]?.intValue, let scheduled = event.data["t"]?.intValue else { return }
-            counts.withLockedValue { $0.record(publisher: publisher, sequence: UInt64(sequence), scheduled: UInt64(scheduled)) }
+            let warmup = event.data["w"]?.boolValue ?? false
+            counts.withLockedValue { $0.record(publisher: publisher, sequence: UInt64(sequence), scheduled: UInt64(scheduled), warmup: warmup) }
             if work > 0 {
                 let end = monotonicNanoseconds() + work
                 while monotonicNanoseconds() < end {}
             }
         }
     }
+
+    /// The counts so far.
+    var progress: BenchControl.Progress { counts.withLockedValue { $0.progress } }
 
     /// Whether every published event has arrived, or nothing has for a second.
     func isFinished(published: [String: UInt64]) -> Bool {
@@ -183,16 +202,23 @@ struct MemorySampler {
     private(set) var start: Double = 0
     private(set) var peak: Double = 0
     private(set) var end: Double = 0
+    /// Every sample: when (CLOCK_MONOTONIC, ns) and how much (MiB); at most one an hour's worth.
+    private(set) var timeline: [(time: UInt64, mib: Double)] = []
     private var lastSample: UInt64 = 0
 
-    mutating func sample() {
+    /// Takes a sample if a second has passed since the last one.
+    /// - Returns: whether it did.
+    @discardableResult
+    mutating func sample() -> Bool {
         let now = monotonicNanoseconds()
-        guard now - lastSample >= 1_000_000_000 || lastSample == 0 else { return }
+        guard now - lastSample >= 1_000_000_000 || lastSample == 0 else { return false }
         lastSample = now
-        guard let mib = Self.residentMiB() else { return }
+        guard let mib = Self.residentMiB() else { return true }
         if start == 0 { start = mib }
         peak = max(peak, mib)
         end = mib
+        if timeline.count < 3600 { timeline.append((now, mib)) }
+        return true
     }
 
     static func residentMiB() -> Double? {

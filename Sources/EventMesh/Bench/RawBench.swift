@@ -10,9 +10,11 @@ import Glibc
 import Musl
 #endif
 
-/// The raw baseline of a load test: the same traffic shape over bare libzmq PUB/SUB through a
-/// `zmq_proxy`, with a 24-byte header (publisher, sequence, scheduled send time) instead of the
-/// mesh's envelope, no dedup and no loss accounting of its own.
+/// The raw baseline of a load test: the same traffic shape over bare libzmq PUB/SUB — through a
+/// `zmq_proxy` per broker, or publishers bound and subscribers connected to each (the peer
+/// topology) — with a 24-byte header instead of the mesh's envelope (publisher index, its top
+/// bit set for a warm-up event; sequence; scheduled send time, all big-endian), no dedup and
+/// no loss accounting of its own.
 enum RawBench {
     static let eventFrame = Array("bench.event".utf8)
     static let helloFrame = Array("bench.hello".utf8)
@@ -78,17 +80,20 @@ enum RawBench {
             if options.role == .publisher {
                 data = try ZMQSocket(context, .pub)
                 try data.setSendHighWaterMark(options.mesh.sendHighWaterMark)
+                if let bind = options.rawBindEndpoint { try data.bind(bind) }
                 for broker in options.mesh.brokers { try data.connect(broker.publishEndpoint) }
             } else {
                 data = try ZMQSocket(context, .sub)
                 try data.setReceiveHighWaterMark(options.mesh.receiveHighWaterMark)
                 try data.subscribe(to: "bench.")
                 for broker in options.mesh.brokers { try data.connect(broker.subscribeEndpoint) }
+                for peer in options.rawPeers { try data.connect(peer) }
             }
         } catch {
             throw MeshError(.socket, "cannot connect the raw worker \(options.name)", cause: error)
         }
-        report(BenchControl.Report(kind: "hello", worker: options.name))
+        let endpoint = options.rawBindEndpoint == nil ? nil : try? data.lastEndpoint
+        report(BenchControl.Report(kind: "hello", worker: options.name, endpoint: endpoint))
         if options.role == .publisher {
             runPublisher(options, data: data, control: control, report: report)
         } else {
@@ -108,22 +113,26 @@ enum RawBench {
     private static func runPublisher(_ options: BenchWorker.Options, data: ZMQSocket, control: ZMQSocket, report: (BenchControl.Report) -> Void) {
         report(BenchControl.Report(kind: "ready", worker: options.name))
         let index = UInt64(options.name.split(separator: "-").last.flatMap { UInt64($0) } ?? 0)
+        let hello = withUnsafeBytes(of: index.bigEndian) { Array($0) }
         while true {
             // Until the start: hellos, so that subscribers can tell their subscription is live.
-            _ = try? data.send(frames: [helloFrame, []])
+            _ = try? data.send(frames: [helloFrame, hello])
             guard let command = command(control, timeoutMilliseconds: 20) else { continue }
             if command.kind == "stop" { return }
             if command.kind == "start" { break }
         }
         var body = [UInt8](repeating: 0x2a, count: 24 + max(0, options.payloadBytes))
-        let schedule = PublishSchedule(rate: options.rate)
+        let schedule = PublishSchedule(
+            rate: options.rate, count: options.count, durationSeconds: options.durationSeconds, warmupSeconds: options.warmupSeconds)
         var published: UInt64 = 0
-        for sequence in UInt64(1)..<UInt64(max(0, options.count) + 1) {
-            let scheduled = schedule.waitFor(sequence)
-            withUnsafeBytes(of: index.bigEndian) { body.replaceSubrange(0..<8, with: $0) }
+        var sequence: UInt64 = 1
+        while let (scheduled, warmup) = schedule.next(sequence) {
+            let tagged = warmup ? index | 1 << 63 : index
+            withUnsafeBytes(of: tagged.bigEndian) { body.replaceSubrange(0..<8, with: $0) }
             withUnsafeBytes(of: sequence.bigEndian) { body.replaceSubrange(8..<16, with: $0) }
             withUnsafeBytes(of: scheduled.bigEndian) { body.replaceSubrange(16..<24, with: $0) }
             if (try? data.send(eventFrame, more: true)) == true, (try? data.send(body)) == true { published += 1 }
+            sequence += 1
         }
         report(BenchControl.Report(kind: "done", worker: options.name, published: published))
         while command(control, timeoutMilliseconds: 100)?.kind != "stop" {}
@@ -131,25 +140,39 @@ enum RawBench {
 
     private static func runSubscriber(_ options: BenchWorker.Options, data: ZMQSocket, control: ZMQSocket, report: (BenchControl.Report) -> Void) {
         var counts = BenchCounts()
+        // Ready once a hello from every publisher has arrived: the subscription is live on
+        // each path.
+        var greeted = Set<[UInt8]>()
         var ready = false
         var published: [String: UInt64]?
+        var resultSent = false
         var memory = MemorySampler()
         let poller = ZMQPoller()
         let dataIndex = poller.add(data)
         let controlIndex = poller.add(control)
         while true {
-            memory.sample()
+            if memory.sample(), ready, !resultSent {
+                report(BenchControl.Report(kind: "progress", worker: options.name, progress: counts.progress))
+            }
             _ = try? poller.poll(timeoutMilliseconds: 100)
             if poller.isReadable(dataIndex) {
                 while let frames = (try? data.receive(wait: false)) ?? nil {
-                    if !ready {
-                        ready = true
-                        report(BenchControl.Report(kind: "ready", worker: options.name))
+                    guard frames.count == 2 else { continue }
+                    if frames[0] == helloFrame {
+                        guard !ready else { continue }
+                        greeted.insert(frames[1])
+                        if greeted.count >= options.publishers {
+                            ready = true
+                            report(BenchControl.Report(kind: "ready", worker: options.name))
+                        }
+                        continue
                     }
-                    guard frames.count == 2, frames[0] == eventFrame, frames[1].count >= 24 else { continue }
+                    guard frames[0] == eventFrame, frames[1].count >= 24 else { continue }
                     let header = frames[1]
                     func load(_ at: Int) -> UInt64 { header[at..<at + 8].reduce(0) { $0 << 8 | UInt64($1) } }
-                    counts.record(publisher: "pub-\(load(0))", sequence: load(8), scheduled: load(16))
+                    let tagged = load(0)
+                    counts.record(
+                        publisher: "pub-\(tagged & ~(1 << 63))", sequence: load(8), scheduled: load(16), warmup: tagged & 1 << 63 != 0)
                 }
             }
             if poller.isReadable(controlIndex), let frames = (try? control.receive(wait: false)) ?? nil,
@@ -160,7 +183,7 @@ enum RawBench {
             guard let sent = published, counts.isFinished(published: sent) else { continue }
             report(BenchControl.Report(kind: "result", worker: options.name, result: counts.result(node: options.name, published: sent, mesh: nil, memory: memory)))
             published = nil
+            resultSent = true
         }
     }
-
 }
