@@ -69,6 +69,8 @@ struct BenchFanoutCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write the report as JSON here.", valueName: "file")) var json: String?
     @Option(help: ArgumentHelp("Draw the report as an SVG chart here: throughput per node (or per step) and latency percentiles, mesh beside raw.", valueName: "file"))
     var svg: String?
+    @Flag(help: ArgumentHelp("Search for the saturation rate instead: the highest rate per publisher with no loss at which the slowest node keeps pace (within 5%); with --raw, for raw libzmq too. Each probe publishes for --duration (default 3 s)."))
+    var saturation = false
     @Option(name: .customLong("max-loss"), help: ArgumentHelp("Exit 1 if any subscriber lost more events.", valueName: "n")) var maxLoss: UInt64?
     @Option(name: .customLong("max-dup"), help: ArgumentHelp("Exit 1 if any subscriber got more duplicates.", valueName: "n")) var maxDuplicates: UInt64?
     @OptionGroup var logging: LoggingOptions
@@ -88,6 +90,9 @@ struct BenchFanoutCommand: ParsableCommand {
         if hwm < 0 { throw ValidationError("--hwm must not be negative") }
         if !["on", "off"].contains(dedup) { throw ValidationError("--dedup must be on or off") }
         if `repeat` < 1 { throw ValidationError("--repeat must be at least 1") }
+        if saturation && (count != nil || rates != nil) {
+            throw ValidationError("--saturation chooses the rates itself and times each probe: give --duration (and --rate to start from), not --count or --rates")
+        }
     }
 
     /// `--subscribers` as a list.
@@ -150,6 +155,27 @@ struct BenchFanoutCommand: ParsableCommand {
         base.workMicroseconds = workMicroseconds
         let progress = ProgressLine()
 
+        if saturation {
+            base.durationSeconds = duration ?? 3
+            var searches: [SaturationSearch] = []
+            for subscriberCount in try subscriberCounts() {
+                var plan = base
+                plan.subscribers = subscriberCount
+                var search = SaturationSearch(subscribers: subscriberCount)
+                let start = try rateList().first.flatMap { $0 } ?? 10_000
+                search.mesh = try findSaturation(plan, from: start, label: "mesh", logger: logger, executable: executable)
+                if raw {
+                    plan.raw = true
+                    search.raw = try findSaturation(plan, from: start, label: "raw libzmq", logger: logger, executable: executable)
+                }
+                printSaturation(search)
+                searches.append(search)
+            }
+            let document = BenchDocument(environment: environment, steps: [], saturation: searches)
+            try write(document)
+            return
+        }
+
         var steps: [BenchStep] = []
         for subscriberCount in try subscriberCounts() {
             for stepRate in try rateList() {
@@ -179,15 +205,7 @@ struct BenchFanoutCommand: ParsableCommand {
         }
         if steps.count > 1 { printCurve(steps) }
         let document = BenchDocument(environment: environment, steps: steps)
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            try encoder.encode(document).write(to: URL(fileURLWithPath: json))
-        }
-        if let svg {
-            _ = svg  // SVG_PENDING
-            throw ValidationError("--svg is not available yet")
-        }
+        try write(document)
         var failures: [String] = steps.flatMap(\.mesh).flatMap { $0.missing.map { "no result from \($0)" } }
         for result in steps.flatMap(\.mesh).flatMap(\.subscribers) {
             if let maxLoss, result.lost > maxLoss { failures.append("\(result.node) lost \(result.lost) (> \(maxLoss))") }
@@ -195,6 +213,68 @@ struct BenchFanoutCommand: ParsableCommand {
         }
         for failure in failures { printError("FAILED: \(failure)") }
         if !failures.isEmpty { throw ExitCode.failure }
+    }
+
+    /// Writes `--json` and `--svg`, when asked for.
+    private func write(_ document: BenchDocument) throws {
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            try encoder.encode(document).write(to: URL(fileURLWithPath: json))
+        }
+        if let svg {
+            try Data(BenchFigures.chart(document).svg().utf8).write(to: URL(fileURLWithPath: svg))
+        }
+    }
+
+    /// The saturation rate of `plan` (mesh or raw): doubling from `start` until a probe fails,
+    /// then halving the gap between the best passing and the worst failing rate until they are
+    /// within 5% of each other.
+    private func findSaturation(
+        _ plan: BenchCoordinator.Plan, from start: Double, label: String, logger: Logger, executable: URL
+    ) throws -> SaturationSearch.Result {
+        var result = SaturationSearch.Result()
+        func probe(_ rate: Double) throws -> Bool {
+            var probePlan = plan
+            probePlan.rate = rate
+            let report = try BenchCoordinator.run(probePlan, executable: executable, logger: logger)
+            let slowest = report.subscribers.map(\.throughput).min() ?? 0
+            let lost = report.subscribers.map(\.lost).max() ?? 0
+            let passed = report.missing.isEmpty && report.subscribers.count == plan.subscribers && lost == 0
+                && slowest >= 0.95 * rate * Double(plan.publishers)
+            result.probes.append(.init(rate: rate, passed: passed, lost: lost, slowestThroughput: slowest))
+            print(String(format: "[%@] probe %@ per publisher: %@ (slowest node %.0f events/s, lost %llu)",
+                         label, BenchStep.rateText(rate), passed ? "keeps pace" : "falls behind", slowest, lost))
+            return passed
+        }
+        var good: Double?
+        var bad: Double?
+        var rate = start
+        while bad == nil && result.probes.count < 12 {
+            if try probe(rate) { good = rate; rate *= 2 } else { bad = rate }
+        }
+        while let low = good, let high = bad, high / low > 1.05, result.probes.count < 20 {
+            let middle = ((low + high) / 2).rounded()
+            if try probe(middle) { good = middle } else { bad = middle }
+        }
+        if good == nil, let high = bad {
+            // Even the first rate failed: halve down until one passes.
+            rate = high / 2
+            while good == nil && rate >= 1 && result.probes.count < 20 {
+                if try probe(rate) { good = rate } else { rate /= 2 }
+            }
+        }
+        result.rate = good
+        return result
+    }
+
+    private func printSaturation(_ search: SaturationSearch) {
+        var line = "saturation \(publishers) → \(search.subscribers): mesh \(search.mesh.rate.map { BenchStep.rateText($0) } ?? "not found") per publisher"
+        if let raw = search.raw {
+            line += ", raw libzmq \(raw.rate.map { BenchStep.rateText($0) } ?? "not found")"
+            if let ratio = search.ratio { line += String(format: ", mesh/raw %.2f", ratio) }
+        }
+        print(line)
     }
 
     private func printTable(_ report: BenchCoordinator.Report, label: String) {
@@ -430,4 +510,35 @@ struct BenchWorkerCommand: ParsableCommand {
 struct BenchDocument: Encodable {
     var environment: BenchEnvironment
     var steps: [BenchStep]
+    /// With `--saturation`: each subscriber count's search.
+    var saturation: [SaturationSearch]?
+}
+
+/// A search for the saturation rate (`--saturation`), mesh and raw.
+struct SaturationSearch: Encodable {
+    /// One kind's search: every probe, and the highest rate that kept pace with no loss.
+    struct Result: Encodable {
+        struct Probe: Encodable {
+            var rate: Double
+            var passed: Bool
+            var lost: UInt64
+            var slowestThroughput: Double
+        }
+        var rate: Double?
+        var probes: [Probe] = []
+    }
+
+    var subscribers: Int
+    var mesh = Result()
+    var raw: Result?
+
+    /// Mesh saturation over raw saturation.
+    var ratio: Double? {
+        guard let mesh = mesh.rate, let raw = raw?.rate, raw > 0 else { return nil }
+        return mesh / raw
+    }
+
+    init(subscribers: Int) {
+        self.subscribers = subscribers
+    }
 }
