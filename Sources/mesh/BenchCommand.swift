@@ -40,6 +40,7 @@ struct BenchFanoutCommand: ParsableCommand {
               mesh bench fanout --rate 5000 --duration 30 --warmup 5 --raw --repeat 3
               mesh bench fanout --rates 10k,50k,max --subscribers 1,2,4 --raw --json curve.json --svg curve.svg
               mesh bench fanout --topology peer --raw
+              mesh bench fanout --saturation --raw --rate 40k --duration 3 --svg saturation.svg
               mesh bench fanout --brokers 2 --dedup off --max-dup 0
             """
     )
