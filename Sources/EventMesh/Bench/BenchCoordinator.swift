@@ -107,7 +107,10 @@ public enum BenchCoordinator {
         }
         for _ in 0..<(plan.raw ? 0 : brokerCount) {
             do {
-                let broker = try Broker(highWaterMark: plan.highWaterMark, logger: logger)
+                // The broker's own lines (its endpoints) are noise in a bench's output.
+                var brokerLogger = logger
+                brokerLogger.logLevel = max(logger.logLevel, .warning)
+                let broker = try Broker(highWaterMark: plan.highWaterMark, logger: brokerLogger)
                 addresses.append(try broker.start())
                 brokers.append(broker)
             } catch let error as MeshError {
