@@ -10,7 +10,7 @@ VENV ?= .venv
 PYTHON_TEST_PACKAGES = msgpack pyzmq
 FUZZ_SECONDS ?= 60
 
-.PHONY: demo test test-unit test-tsan test-python test-python-deps fuzz bench deps clean help
+.PHONY: demo test test-unit test-tsan test-python test-python-deps fuzz bench image deps clean help
 
 help:
 	@echo "make demo       run the demo: a broker and three nodes on loopback (mesh demo)"
@@ -21,6 +21,7 @@ help:
 	@echo "make test-python-deps create .venv with msgpack and pyzmq (for the Python tests and examples/python)"
 	@echo "make fuzz       fuzz the wire decoder for FUZZ_SECONDS (default 60) with libFuzzer"
 	@echo "make bench      run the bus benchmarks (Benchmarks/, release build)"
+	@echo "make image      build the Docker image eventmesh:<commit> and :latest offline (cluster/build-image.sh)"
 
 # Everything the build needs beyond Swift itself is installed here when missing: libzmq's
 # headers and pkg-config file (Debian/Ubuntu: libzmq3-dev), with apt-get when run as root.
@@ -78,6 +79,11 @@ fuzz: deps
 
 bench: deps
 	Benchmarks/run.sh
+
+# The image docker-compose.yml runs, built without a registry: mesh on this host (.build-static),
+# a cached debootstrap root imported as the base (see cluster/build-image.sh).
+image: deps
+	cluster/build-image.sh
 
 clean:
 	rm -rf .build .build-tsan Benchmarks/.build Fuzz/.build $(VENV)

@@ -16,6 +16,12 @@ struct NodeCommand: AsyncParsableCommand {
             --start-on, once an event of that type arrives), and can close its burst with an \
             --end-marker event whose data says how many it published.
 
+            With --role a node runs one of the demo's roles for as long as it lives: provider \
+            (creates providers, runs a stream for each agent), agent (starts an agent for each \
+            workflow step) or workflow (starts the workflow "summarize" every --interval \
+            seconds, once ready). Run one node of each role, on any hosts that share brokers, \
+            and a workflow completes across them every interval.
+
             Every option can also come from a MESH_* variable (see each option). Traffic is not \
             authenticated or encrypted: keep the endpoints on a trusted network.
 
@@ -23,6 +29,11 @@ struct NodeCommand: AsyncParsableCommand {
               mesh node --broker tcp://127.0.0.1:5555,tcp://127.0.0.1:5556 --subscribe '>'
               mesh node --node-id agents --subscribe 'provider.>' --json
               mesh node --publish test.ping --count 1000 --rate 500 --end-marker test.end
+              mesh node --role provider --node-id provider
+              mesh node --role agent --node-id agent
+              mesh node --role workflow --interval 2 --subscribe 'workflow.completed'
+              MESH_ROLE=workflow MESH_WORKFLOW_INTERVAL=0.5 MESH_SUBSCRIBE='workflow.>' \\
+                mesh node
               MESH_BROKERS='tcp://b1:5555,tcp://b1:5556;tcp://b2:5555,tcp://b2:5556' \\
                 mesh node --subscribe '>'
             """
@@ -32,8 +43,11 @@ struct NodeCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     @Option(name: .customLong("subscribe"), help: ArgumentHelp(
-        "Print delivered events matching this pattern (repeatable), e.g. 'provider.>'.", valueName: "pattern"))
+        "Print delivered events matching this pattern (repeatable), e.g. 'provider.>' (env MESH_SUBSCRIBE, patterns separated by ',').",
+        valueName: "pattern"))
     var subscriptions: [String] = []
+
+    @OptionGroup var role: RoleOptions
 
     @Flag(name: .customLong("json"), help: "Print NDJSON: a ready line, one line per event, a stats line on exit.")
     var json = false
@@ -54,8 +68,15 @@ struct NodeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-wait"), help: "Publish at once, without waiting until the node is ready.")
     var noWait = false
 
+    /// The patterns from `--subscribe`, then `MESH_SUBSCRIBE`.
+    func resolvedSubscriptions() -> [String] {
+        guard subscriptions.isEmpty, let variable = environment("MESH_SUBSCRIBE") else { return subscriptions }
+        // Patterns hold no whitespace: spaces around the commas are separators too.
+        return variable.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
+    }
+
     func validate() throws {
-        for text in subscriptions { _ = try parsePattern(text) }
+        for text in resolvedSubscriptions() { _ = try parsePattern(text) }
         if let publishType { _ = try parseEventType(publishType, what: "--publish") }
         if let startOn { _ = try parseEventType(startOn, what: "--start-on") }
         if let endMarker { _ = try parseEventType(endMarker, what: "--end-marker") }
@@ -68,8 +89,12 @@ struct NodeCommand: AsyncParsableCommand {
         let logger = try logging.makeLogger("mesh.node")
         let node = try MeshNode(configuration: try node.configuration(logger: logger))
         let printer = EventPrinter(json: json)
-        for text in subscriptions {
+        for text in resolvedSubscriptions() {
             node.bus.subscribe(try parsePattern(text)) { event in printer.print(event) }
+        }
+        // Before the node starts, so that readiness covers the role's subscriptions.
+        let activity = try role.resolvedRole().map { role in
+            RoleActivity(role, on: node, interval: try self.role.resolvedInterval(), logger: logger)
         }
         let trigger = StartTrigger()
         if let startOn {
@@ -78,7 +103,8 @@ struct NodeCommand: AsyncParsableCommand {
         let runner = NodeRunner(
             node: node, printer: printer, publishType: try publishType.map { try parseEventType($0, what: "--publish") },
             publishing: publishing, trigger: startOn == nil ? nil : trigger,
-            endMarker: try endMarker.map { try parseEventType($0, what: "--end-marker") }, waitForReady: !noWait, logger: logger)
+            endMarker: try endMarker.map { try parseEventType($0, what: "--end-marker") }, waitForReady: !noWait,
+            role: activity, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: runner)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -94,25 +120,35 @@ struct NodeRunner: Service {
     let trigger: StartTrigger?
     let endMarker: EventType?
     let waitForReady: Bool
+    /// The role this node runs, if any.
+    let role: RoleActivity?
     let logger: Logger
 
     func run() async throws {
         try node.start()
         await cancelWhenGracefulShutdown {
-            if waitForReady || publishType == nil { await node.ready() }
-            if !Task.isCancelled { printer.ready(node) }
-            guard let publishType, !Task.isCancelled else { return }
-            if let trigger { await trigger.wait() }
-            guard !Task.isCancelled else { return }
-            let ids = (try? await publishing.publish(publishType, on: node, source: node.configuration.nodeID)) ?? []
-            logger.info("published", metadata: ["type": "\(publishType)", "count": "\(ids.count)"])
-            if let endMarker {
-                _ = try? node.publish(endMarker, data: ["count": .int(Int64(ids.count)), "type": .string(publishType.name)], source: node.configuration.nodeID)
+            await withTaskGroup(of: Void.self) { group in
+                if let role { group.addTask { await role.run() } }
+                group.addTask { await publishWhenReady() }
             }
         }
         try? await gracefulShutdown()
         node.stop()
         printer.stats(node.stats)
+    }
+
+    /// Prints the ready line once the node is ready, then publishes if asked.
+    private func publishWhenReady() async {
+        if waitForReady || publishType == nil { await node.ready() }
+        if !Task.isCancelled { printer.ready(node) }
+        guard let publishType, !Task.isCancelled else { return }
+        if let trigger { await trigger.wait() }
+        guard !Task.isCancelled else { return }
+        let ids = (try? await publishing.publish(publishType, on: node, source: node.configuration.nodeID)) ?? []
+        logger.info("published", metadata: ["type": "\(publishType)", "count": "\(ids.count)"])
+        if let endMarker {
+            _ = try? node.publish(endMarker, data: ["count": .int(Int64(ids.count)), "type": .string(publishType.name)], source: node.configuration.nodeID)
+        }
     }
 }
 
