@@ -1,8 +1,9 @@
 # EventMesh — the two commands the README gives, and their parts.
 #   make demo   run the demo: a broker and three nodes on loopback
 #   make test   run every test: the full suite (with the Python client's interop tests), the
-#               concurrency suites under ThreadSanitizer, and the Python check of the wire
-#               format's golden vectors
+#               concurrency suites under ThreadSanitizer, the Python check of the wire
+#               format's golden vectors, and the cluster tier (image, compose and
+#               network-namespace tests) when it can run here
 SWIFT ?= swift
 
 VENV ?= .venv
@@ -10,15 +11,16 @@ VENV ?= .venv
 PYTHON_TEST_PACKAGES = msgpack pyzmq
 FUZZ_SECONDS ?= 60
 
-.PHONY: demo test test-unit test-tsan test-python test-python-deps fuzz bench image deps clean help
+.PHONY: demo test test-unit test-tsan test-python test-python-deps test-cluster fuzz bench image deps clean help
 
 help:
 	@echo "make demo       run the demo: a broker and three nodes on loopback (mesh demo)"
-	@echo "make test       run every test (Python packages, unit suite, ThreadSanitizer suites, Python vector check)"
+	@echo "make test       run every test (Python packages, unit suite, ThreadSanitizer suites, Python vector check, cluster tier)"
 	@echo "make test-unit  run the unit suite only (its Python interop tests need make test-python-deps first)"
 	@echo "make test-tsan  run the concurrency suites under ThreadSanitizer only"
 	@echo "make test-python check the wire format's golden vectors with Python's msgpack"
 	@echo "make test-python-deps create .venv with msgpack and pyzmq (for the Python tests and examples/python)"
+	@echo "make test-cluster the cluster tier: image, compose tests, network-namespace tests (root + Docker; skipped otherwise)"
 	@echo "make fuzz       fuzz the wire decoder for FUZZ_SECONDS (default 60) with libFuzzer"
 	@echo "make bench      run the bus benchmarks (Benchmarks/, release build)"
 	@echo "make image      build the Docker image eventmesh:<commit> and :latest offline (cluster/build-image.sh)"
@@ -41,7 +43,7 @@ deps:
 demo: deps
 	$(SWIFT) run mesh demo
 
-test: test-python-deps test-unit test-tsan test-python
+test: test-python-deps test-unit test-tsan test-python test-cluster
 
 # The suites that run `mesh` processes and time them (SIGTERM within linger + 1 s, a broker
 # restart) run on their own, one at a time, after the rest: on a 2-core machine the parallel
@@ -73,6 +75,11 @@ test-python-deps: $(VENV)/bin/python
 
 test-python: test-python-deps
 	$(VENV)/bin/python Tests/EventWireTests/Vectors/check_vectors.py
+
+# The cluster tier (cluster/test-cluster.sh): runs when it can (root, a Docker engine, the
+# tools); otherwise it says what is missing and is skipped, unless MESH_REQUIRE_CLUSTER=1.
+test-cluster: deps
+	cluster/test-cluster.sh
 
 fuzz: deps
 	Fuzz/run.sh $(FUZZ_SECONDS)
