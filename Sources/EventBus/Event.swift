@@ -1,3 +1,5 @@
+import Synchronization
+
 /// One event: what happened (``type``), its payload (``data``), and where and when.
 ///
 /// `Event` is a value type backed by a single shared, immutable-once-published object, so
@@ -148,6 +150,8 @@ public struct Event: Sendable {
     /// converted reads as `nil` (``EventValue/null``); ``payloadValue()`` says why.
     public var data: EventValue {
         get {
+            // Reads after the first find the converted value without copying the payload.
+            if let converted = storage.convertedDynamicValue { return converted }
             if case .value(let value) = storage.payload { return value }
             return (try? storage.dynamicValue()) ?? .null
         }
@@ -187,7 +191,9 @@ extension Event: CustomStringConvertible {
 ///
 /// @unchecked Sendable: the fields are mutated only through `Event`'s setters, which first make
 /// the object uniquely referenced (so no other thread can see it); `cache` is read and written
-/// only under `EventStorage.lock(for:)`.
+/// only under `EventStorage.lock(for:)`, and so is `dynamicCache` until `dynamicReady` says it
+/// is set for good (a releasing store after the write, under the lock; an acquiring load before
+/// reading it without the lock).
 @usableFromInline
 final class EventStorage: @unchecked Sendable {
     // Fields change only while the object is uniquely referenced (see Event's setters), so the
@@ -205,10 +211,13 @@ final class EventStorage: @unchecked Sendable {
     @exclusivity(unchecked) var isLocal: Bool
     /// Conversions of the payload to typed values, made lazily; guarded by
     /// `EventStorage.lock(for: self)`.
-    private var cache: ConversionCache?
+    @exclusivity(unchecked) private var cache: ConversionCache?
     /// The payload's dynamic form once converted (the common case gets a slot of its own:
     /// no boxing, no array); guarded by `EventStorage.lock(for: self)`.
-    private var dynamicCache: Result<EventValue, any Error>?
+    @exclusivity(unchecked) private var dynamicCache: Result<EventValue, any Error>?
+    /// Whether `dynamicCache` is set and will not change again while the object is shared, so
+    /// that reading it needs no lock (every read of ``Event/data`` after the first).
+    private let dynamicReady = Atomic<Bool>(false)
 
     init(
         id: EventID, type: EventType, payload: Event.Payload, timestamp: Timestamp, source: String,
@@ -242,6 +251,7 @@ final class EventStorage: @unchecked Sendable {
         let (cache, dynamicCache) = EventStorage.lock(for: self).withLock { (self.cache, self.dynamicCache) }
         copy.cache = cache
         copy.dynamicCache = dynamicCache
+        if dynamicCache != nil { copy.dynamicReady.store(true, ordering: .releasing) }
         return copy
     }
 
@@ -250,6 +260,7 @@ final class EventStorage: @unchecked Sendable {
         payload = newPayload
         cache = nil
         dynamicCache = nil
+        dynamicReady.store(false, ordering: .relaxed)
     }
 
     func dynamicValue() throws -> EventValue {
@@ -263,9 +274,17 @@ final class EventStorage: @unchecked Sendable {
         }
     }
 
+    /// The payload's dynamic form if a conversion already made it; `nil` otherwise (also for
+    /// a `.value` payload, which needs no conversion). Takes no lock.
+    var convertedDynamicValue: EventValue? {
+        guard dynamicReady.load(ordering: .acquiring), case .success(let value)? = dynamicCache else { return nil }
+        return value
+    }
+
     /// Returns the cached dynamic form, or runs `convert` (outside any lock) and caches its
     /// result or error; as with ``cached(key:_:)``, the first stored result wins.
     private func cachedDynamic(_ convert: () throws -> EventValue) throws -> EventValue {
+        if dynamicReady.load(ordering: .acquiring), let hit = dynamicCache { return try hit.get() }
         let lock = EventStorage.lock(for: self)
         if let hit = lock.withLock({ dynamicCache }) { return try hit.get() }
         let result: Result<EventValue, any Error>
@@ -273,6 +292,7 @@ final class EventStorage: @unchecked Sendable {
         let stored = lock.withLock { () -> Result<EventValue, any Error> in
             if let existing = dynamicCache { return existing }
             dynamicCache = result
+            dynamicReady.store(true, ordering: .releasing)
             return result
         }
         return try stored.get()
@@ -296,7 +316,7 @@ final class EventStorage: @unchecked Sendable {
     }
 
     private func cachedDynamicValue() -> EventValue? {
-        let hit = EventStorage.lock(for: self).withLock { dynamicCache }
+        let hit = dynamicReady.load(ordering: .acquiring) ? dynamicCache : EventStorage.lock(for: self).withLock { dynamicCache }
         guard case .success(let value)? = hit else { return nil }
         return value
     }

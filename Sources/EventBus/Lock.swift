@@ -42,6 +42,7 @@ package final class Lock: @unchecked Sendable {
     }
 
     /// Runs `body` with the lock held.
+    @inlinable
     package func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         lock()
         defer { unlock() }
@@ -52,14 +53,17 @@ package final class Lock: @unchecked Sendable {
 /// A value boxed with the lock that guards it (the `NIOLockedValueBox` shape).
 package final class LockedValueBox<Value>: @unchecked Sendable {
     // @unchecked: `value` is only touched inside `withLockedValue`, under `lock`.
-    private let lock = Lock()
-    private var value: Value
+    // Inlinable (with its fields usable from inlined code) so that callers in other modules get
+    // it specialised for their `Value`: no generic metadata lookups or value-witness copies.
+    @usableFromInline let lock = Lock()
+    @usableFromInline var value: Value
 
     package init(_ value: Value) {
         self.value = value
     }
 
     /// Runs `body` with exclusive access to the boxed value.
+    @inlinable
     package func withLockedValue<T, E: Error>(_ body: (inout Value) throws(E) -> T) throws(E) -> T {
         lock.lock()
         defer { lock.unlock() }
