@@ -38,6 +38,48 @@ func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         #expect(try receive(right) == frames)
     }
 
+    @Test func aForwardedMessageArrivesWholeAndInOrder() throws {
+        let sender = try ZMQSocket(context, .pair)
+        let middleIn = try ZMQSocket(context, .pair)
+        let middleOut = try ZMQSocket(context, .pair)
+        let receiver = try ZMQSocket(context, .pair)
+        try middleIn.bind("inproc://forward-in")
+        try sender.connect("inproc://forward-in")
+        try middleOut.bind("inproc://forward-out")
+        try receiver.connect("inproc://forward-out")
+        let message = ZMQMessage()
+        #expect(try middleIn.forward(to: middleOut, through: message) == nil)
+        let first: [[UInt8]] = [bytes("stream.started"), [], [UInt8](repeating: 7, count: 100_000)]
+        let second: [[UInt8]] = [bytes("one")]
+        #expect(try sender.send(frames: first))
+        #expect(try sender.send(frames: second))
+        var sizes: [Int] = []
+        let deadline = ContinuousClock.now + .seconds(5)
+        while sizes.count < 2 && ContinuousClock.now < deadline {
+            if let size = try middleIn.forward(to: middleOut, through: message) { sizes.append(size) }
+        }
+        #expect(sizes == [100_014, 3])
+        #expect(try receive(receiver) == first)
+        #expect(try receive(receiver) == second)
+    }
+
+    @Test func framesReceivedIntoAMessageCanBeReadInPlace() throws {
+        let left = try ZMQSocket(context, .pair)
+        let right = try ZMQSocket(context, .pair)
+        try left.bind("inproc://message")
+        try right.connect("inproc://message")
+        let message = ZMQMessage()
+        #expect(try right.receive(into: message, wait: false) == false)
+        #expect(try left.send(frames: [bytes("a.b"), []]))
+        #expect(try right.receive(into: message))
+        #expect(message.hasMore && message.count == 3)
+        #expect(message.holds(bytes("a.b")) && !message.holds(bytes("a.c")) && !message.holds(bytes("a.bc")))
+        #expect(message.bytes == bytes("a.b"))
+        #expect(message.withUnsafeBytes { Array($0) } == bytes("a.b"))
+        #expect(try right.receive(into: message))
+        #expect(!message.hasMore && message.count == 0 && message.holds([]) && message.bytes.isEmpty)
+    }
+
     @Test func aSubscriberGetsOnlyItsPrefixes() throws {
         let publisher = try ZMQSocket(context, .pub)
         try publisher.bind("tcp://127.0.0.1:*")
