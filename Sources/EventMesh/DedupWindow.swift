@@ -105,6 +105,17 @@ public struct DedupWindow: Sendable {
     public private(set) var originsExpired: UInt64 = 0
     /// Type windows forgotten because ``Limits/typesPerOrigin`` was reached.
     public private(set) var typesEvicted: UInt64 = 0
+    /// Where the (origin, type) of the last sequenced event admitted is kept, so that the next
+    /// event of the same stream (the common case) is admitted without hashing either key.
+    /// Cleared whenever an origin or a type window is added or removed (which moves entries).
+    private var last: LastStream?
+
+    private struct LastStream: Sendable {
+        var origin: OriginID
+        var type: String
+        var originIndex: Dictionary<OriginID, OriginState>.Index
+        var windowIndex: Dictionary<String, SequenceWindow>.Index
+    }
 
     /// Makes an empty window.
     /// - Parameters:
@@ -128,20 +139,37 @@ public struct DedupWindow: Sendable {
         guard let origin, let sequence else {
             return admitUnsequenced(id)
         }
+        if let last, last.type == type, last.origin == origin {
+            // The stream of the last event: its state is where it was, updated in place.
+            origins.values[last.originIndex].lastHeard = now
+            let verdict = origins.values[last.originIndex].windows.values[last.windowIndex].accept(sequence)
+            Self.count(verdict, in: &origins.values[last.originIndex].counts)
+            return isEnabled ? verdict : .deliver
+        }
         var state = take(origin, now: now)
-        defer { origins[origin] = state }
         if state.windows[type] == nil {
-            guard makeRoom(forTypeIn: &state) else { return .deliver }
+            guard makeRoom(forTypeIn: &state) else {
+                origins[origin] = state
+                return .deliver
+            }
             state.windows[type] = SequenceWindow(baseline: sequence &- 1)
         }
         let verdict = state.windows[type]!.accept(sequence)
-        switch verdict {
-        case .deliver: state.counts.delivered += 1
-        case .duplicate: state.counts.duplicates += 1
-        case .tooOld: state.counts.tooOld += 1
+        Self.count(verdict, in: &state.counts)
+        origins[origin] = state
+        if let originIndex = origins.index(forKey: origin), let windowIndex = origins.values[originIndex].windows.index(forKey: type) {
+            last = LastStream(origin: origin, type: type, originIndex: originIndex, windowIndex: windowIndex)
         }
         // With dedup off every copy is delivered; the counters still say what each one was.
         return isEnabled ? verdict : .deliver
+    }
+
+    private static func count(_ verdict: DedupVerdict, in counts: inout DeliveryCounts) {
+        switch verdict {
+        case .deliver: counts.delivered += 1
+        case .duplicate: counts.duplicates += 1
+        case .tooOld: counts.tooOld += 1
+        }
     }
 
     /// Records an origin's latest sequence numbers from a heartbeat, so that events missing at
@@ -165,6 +193,7 @@ public struct DedupWindow: Sendable {
     /// so that a type the node stops and later starts listening to again starts counting afresh.
     /// - Parameter keep: whether to keep tracking a type.
     public mutating func retainTypes(where keep: (String) -> Bool) {
+        last = nil
         for origin in Array(origins.keys) {
             guard var state = origins[origin] else { continue }
             let dropped = state.windows.keys.filter { !keep($0) }
@@ -239,6 +268,7 @@ public struct DedupWindow: Sendable {
     /// Removes and returns an origin's state (a new one, evicting others if at the cap), heard
     /// `now`; the caller puts it back.
     private mutating func take(_ origin: OriginID, now: UInt64) -> OriginState {
+        last = nil
         var state: OriginState
         if let existing = origins.removeValue(forKey: origin) {
             state = existing
@@ -273,6 +303,7 @@ public struct DedupWindow: Sendable {
     }
 
     private mutating func retire(_ origin: OriginID) {
+        last = nil
         guard let state = origins.removeValue(forKey: origin) else { return }
         var counts = state.counts
         counts.lost = state.lost

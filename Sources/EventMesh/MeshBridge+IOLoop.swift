@@ -107,6 +107,10 @@ extension MeshBridge {
         applyPrefixes(to: sockets.inbound, subscribed: &subscribed)
         // Sending paused at a full subscriber queue (the block policy): retry soon.
         var paused = false
+        // Inbound frames land in these two messages, reused for every message.
+        let typeFrame = ZMQMessage()
+        let bodyFrame = ZMQMessage()
+        var lastType = LastFrameType()
 
         while true {
             let now = monotonicNanoseconds()
@@ -153,15 +157,17 @@ extension MeshBridge {
             if poller.isReadable(inboundIndex) {
                 // A bounded batch, so that a flood of inbound events cannot starve sending.
                 for _ in 0..<1024 {
-                    let frames: [[UInt8]]?
+                    let received: Bool
                     do {
-                        frames = try sockets.inbound.receive(wait: false)
+                        received = try sockets.inbound.receive(into: typeFrame, wait: false)
                     } catch {
                         logger.error("receiving failed", metadata: ["error": "\(error)"])
                         break
                     }
-                    guard let frames else { break }
-                    handleInbound(frames, readiness: &readiness, subscribed: subscribed, log: &malformedLog)
+                    guard received else { break }
+                    handleInbound(
+                        typeFrame, body: bodyFrame, from: sockets.inbound, lastType: &lastType,
+                        readiness: &readiness, subscribed: subscribed, log: &malformedLog)
                 }
             }
             paused = !flushOutbox(on: sockets.outbound)
@@ -318,26 +324,68 @@ extension MeshBridge {
 
     // MARK: Inbound
 
-    private func handleInbound(_ frames: [[UInt8]], readiness: inout Readiness, subscribed: Set<String>, log: inout RateLimitedLog) {
-        guard frames.count == 2 else {
-            malformed("frameCount", detail: "a message of \(frames.count) frames (expected 2)", log: &log)
+    /// Reads the rest of the message whose first frame is in `first` and handles it.
+    private func handleInbound(
+        _ first: ZMQMessage, body second: ZMQMessage, from socket: ZMQSocket, lastType: inout LastFrameType,
+        readiness: inout Readiness, subscribed: Set<String>, log: inout RateLimitedLog
+    ) {
+        // The rest of a message is already here once its first frame is: these never block.
+        var frames = 1
+        if first.hasMore {
+            do {
+                _ = try socket.receive(into: second)
+                frames = 2
+                while second.hasMore {
+                    // More frames than a mesh message has: read them, to drop the whole message.
+                    _ = try socket.receive(into: second)
+                    frames += 1
+                }
+            } catch {
+                logger.error("receiving failed", metadata: ["error": "\(error)"])
+                return
+            }
+        }
+        guard frames == 2 else {
+            malformed("frameCount", detail: "a message of \(frames) frames (expected 2)", log: &log)
             return
         }
-        if let (prefix, kind) = MeshControlMessage.splitReadinessFrame(frames[0]) {
-            handleReadiness(prefix: prefix, kind: kind, body: frames[1], readiness: &readiness, subscribed: subscribed, log: &log)
+        let body = second.bytes
+        // Most messages carry the type of the one before: known valid, no String made.
+        if let type = lastType.type, first.holds(lastType.frame) {
+            handleEvent(body, frameType: type.name, type: type, log: &log)
             return
         }
-        guard let frameType = String(validating: frames[0], as: UTF8.self) else {
+        let typeFrame = first.bytes
+        if let (prefix, kind) = MeshControlMessage.splitReadinessFrame(typeFrame) {
+            handleReadiness(prefix: prefix, kind: kind, body: body, readiness: &readiness, subscribed: subscribed, log: &log)
+            return
+        }
+        guard let frameType = String(validating: typeFrame, as: UTF8.self) else {
             malformed(WireError.Code.invalidUTF8.description, detail: "frame 1 is not UTF-8", log: &log)
             return
         }
         if frameType.hasPrefix(MeshControlMessage.prefix) {
-            handleControl(frameType: frameType, body: frames[1], log: &log)
+            handleControl(frameType: frameType, body: body, log: &log)
             return
         }
+        let type = try? EventType(validating: frameType)
+        if let type { lastType = LastFrameType(frame: typeFrame, type: type) }
+        handleEvent(body, frameType: frameType, type: type, log: &log)
+    }
+
+    /// Decodes, filters, deduplicates and delivers an event message.
+    /// - Parameters:
+    ///   - body: frame 2.
+    ///   - frameType: frame 1.
+    ///   - type: frame 1 as a valid type, if it is one.
+    private func handleEvent(_ body: [UInt8], frameType: String, type: EventType?, log: inout RateLimitedLog) {
         let event: Event
         do {
-            event = try codec.decode(frames[1], frameType: frameType)
+            if let type {
+                event = try codec.decode(body, expecting: type)
+            } else {
+                event = try codec.decode(body, frameType: frameType)
+            }
         } catch {
             state.withLockedValue { $0.stats.received += 1 }
             malformed(error.code.description, detail: error.description, log: &log)
@@ -354,7 +402,7 @@ extension MeshBridge {
                 return nil
             }
             // A prefix subscription can let in types no pattern matches: check exactly.
-            guard Self.wants(event.type, state: state, receiveAll: receiveAll) else {
+            guard Self.wants(event.type, patterns: state.patterns, receiveAll: receiveAll) else {
                 state.stats.filtered += 1
                 return nil
             }
@@ -416,7 +464,7 @@ extension MeshBridge {
             let receiveAll = configuration.receiveAll
             state.withLockedValue { state in
                 // Only the types this node listens to: the others are not missing, just unwanted.
-                let wanted = receiveAll ? latest : latest.filter { Self.wants(EventType(unchecked: $0.key), state: state, receiveAll: false) }
+                let wanted = receiveAll ? latest : latest.filter { Self.wants(EventType(unchecked: $0.key), patterns: state.patterns, receiveAll: false) }
                 state.dedup.announce(sender, latest: wanted, now: now)
             }
         case .nodeLeft(let sender):
@@ -465,6 +513,12 @@ struct Readiness {
             copies[prefix, default: 0] >= brokers && hellos[prefix, default: []].count >= peers
         }
     }
+}
+
+/// The frame 1 of the last event message received, and the valid type it names.
+struct LastFrameType {
+    var frame: [UInt8] = []
+    var type: EventType?
 }
 
 /// At most one log line per class per second.

@@ -178,9 +178,8 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
                 return nil
             }
             state.stats.published += 1
-            let next = (state.sequences[type] ?? 0) + 1
-            state.sequences[type] = next
-            return next
+            // One hash of the type name: incremented in place.
+            return state.sequences[type, default: 0].increment()
         }
         guard let sequence else { return }
         var stamped = event
@@ -305,9 +304,10 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
         }
     }
 
-    /// Whether the node listens to `type` (always with `receiveAll`); call under the lock.
-    static func wants(_ type: EventType, state: State, receiveAll: Bool) -> Bool {
-        receiveAll || state.patterns.contains { $0.matches(type) }
+    /// Whether the node listens to `type` (always with `receiveAll`), given the node bus's
+    /// patterns (read under the lock).
+    static func wants(_ type: EventType, patterns: [EventPattern], receiveAll: Bool) -> Bool {
+        receiveAll || patterns.contains { $0.matches(type) }
     }
 
     // MARK: Stats
@@ -384,3 +384,10 @@ extension MeshBridge {
     }
 }
 
+extension UInt64 {
+    /// Adds one and returns the new value.
+    fileprivate mutating func increment() -> UInt64 {
+        self += 1
+        return self
+    }
+}

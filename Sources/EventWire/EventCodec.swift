@@ -179,6 +179,24 @@ public struct EventCodec: Sendable {
     /// - Returns: the event, with the id, timestamp, origin and payload it was sent with.
     /// - Throws: ``WireError`` naming what is wrong and where.
     public func decode(_ bytes: [UInt8], frameType: String? = nil) throws(WireError) -> Event {
+        try decode(bytes, frameType: frameType, expected: nil)
+    }
+
+    /// Decodes an envelope whose type the caller already knows and validated (frame 1 of the
+    /// message, as a receiver that sees the same type again and again keeps it): when the
+    /// envelope's type is exactly that name, the event shares `type` instead of validating and
+    /// copying the name again. The result, and any error, are those of
+    /// ``decode(_:frameType:)`` with `frameType: type.name`.
+    /// - Parameters:
+    ///   - bytes: the envelope (frame 2).
+    ///   - type: frame 1 of the message, a valid type name; it must equal the envelope's type.
+    /// - Returns: the event, with the id, timestamp, origin and payload it was sent with.
+    /// - Throws: ``WireError`` naming what is wrong and where.
+    public func decode(_ bytes: [UInt8], expecting type: EventType) throws(WireError) -> Event {
+        try decode(bytes, frameType: type.name, expected: type)
+    }
+
+    private func decode(_ bytes: [UInt8], frameType: String?, expected: EventType?) throws(WireError) -> Event {
         try MessagePackReader.checkFrameSize(bytes.count, limits: limits)
         var reader = MessagePackReader(bytes: bytes, limits: limits)
         let envelopeOffset = reader.offset
@@ -229,7 +247,17 @@ public struct EventCodec: Sendable {
                     }
                     id = parsed
                 case .type:
-                    let name = try reader.readString()
+                    let name: String
+                    if let expected {
+                        let range = try reader.readStringRange()
+                        if Self.sameBytes(reader.slice(range), expected.name) {
+                            type = expected
+                            break
+                        }
+                        name = String(decoding: reader.slice(range), as: UTF8.self)  // validated UTF-8
+                    } else {
+                        name = try reader.readString()
+                    }
                     do {
                         type = try EventType(validating: name)
                     } catch {
@@ -304,6 +332,18 @@ public struct EventCodec: Sendable {
         return Event(
             id: id, type: type, payload: payload, timestamp: Timestamp(nanosecondsSinceEpoch: timestamp),
             source: source, metadata: metadata, scope: scope, origin: origin)
+    }
+
+    /// Whether `bytes` are the UTF-8 of `name` (compared in place).
+    private static func sameBytes(_ bytes: ArraySlice<UInt8>, _ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { utf8 in
+            bytes.withUnsafeBufferPointer { slice in
+                guard utf8.count == slice.count else { return false }
+                for index in 0..<utf8.count where utf8[index] != slice[index] { return false }
+                return true
+            }
+        }
     }
 
     private func missing(_ key: EnvelopeKey.Known, at offset: Int) -> WireError {

@@ -80,6 +80,33 @@ import Testing
         #expect(dedup.windowCount == 4)
     }
 
+    @Test func interleavedStreamsKeepTheirOwnWindows() {
+        // Runs of one stream (admitted in place) alternate with others and with heartbeats,
+        // expiry and type changes, which move the origins' state.
+        var dedup = DedupWindow()
+        var next: [String: UInt64] = [:]
+        let streams = [(a, "x"), (a, "y"), (b, "x")]
+        for round in 0..<50 {
+            for (origin, type) in streams {
+                let key = "\(origin.node)/\(type)"
+                for _ in 0..<(round % 3 + 1) {
+                    let sequence = next[key, default: 0] + 1
+                    next[key] = sequence
+                    #expect(dedup.admit(id: EventID(), type: type, origin: origin, sequence: sequence, now: UInt64(round)) == .deliver)
+                    #expect(dedup.admit(id: EventID(), type: type, origin: origin, sequence: sequence, now: UInt64(round)) == .duplicate)
+                }
+            }
+            if round % 7 == 0 { dedup.announce(b, latest: ["x": next["b/x", default: 0]], now: UInt64(round)) }
+            if round % 11 == 0 { dedup.retainTypes { _ in true } }
+            if round % 13 == 0 { dedup.expireIdle(now: UInt64(round)) }
+        }
+        let delivered = next.values.reduce(0, +)
+        #expect(dedup.totals.delivered == delivered)
+        #expect(dedup.totals.duplicates == delivered)
+        #expect(dedup.totals.lost == 0)
+        #expect(dedup.windowCount == 3)
+    }
+
     @Test func withDedupOffCopiesAreDeliveredButStillCounted() {
         var dedup = DedupWindow(enabled: false)
         let id = EventID()

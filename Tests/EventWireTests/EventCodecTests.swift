@@ -320,6 +320,30 @@ typealias Field = (String, @Sendable (inout MessagePackWriter) -> Void)
         expectError(Self.envelope([Self.version, Self.id, Self.type, Self.timestamp]), frameType: "a.c", .typeMismatch, field: "t")
     }
 
+    @Test func decodingWithAKnownTypeGivesWhatDecodingWithFrame1Gives() throws {
+        let codec = EventCodec()
+        let known: EventType = "a.b"
+        let bytes = Self.envelope([Self.version, Self.id, Self.type, Self.timestamp])
+        let plain = try codec.decode(bytes, frameType: "a.b")
+        let shared = try codec.decode(bytes, expecting: known)
+        #expect(shared.type == plain.type && shared.id == plain.id && shared.timestamp == plain.timestamp)
+        // Another type in the envelope: the same errors as with frame 1 as a string.
+        for (type, code) in [("a.c", WireError.Code.typeMismatch), ("a..b", .invalidField), ("a.", .invalidField)] {
+            let other = Self.envelope([Self.version, Self.id, Self.field("t") { $0.writeString(type) }, Self.timestamp])
+            for decode in [{ try codec.decode(other, frameType: "a.b") }, { try codec.decode(other, expecting: known) }] {
+                do {
+                    _ = try decode()
+                    Issue.record("\(type) decoded")
+                } catch let error as WireError {
+                    #expect(error.code == code && error.field == "t", "\(error)")
+                }
+            }
+        }
+        // A type that is not a string fails as it does without a known type.
+        let number = Self.envelope([Self.version, Self.id, Self.field("t") { $0.writeInt(1) }, Self.timestamp])
+        #expect(throws: WireError.self) { try codec.decode(number, expecting: known) }
+    }
+
     @Test func missingFields() {
         expectError(Self.envelope([Self.id, Self.type, Self.timestamp]), .missingField, field: "v")
         expectError(Self.envelope([Self.version, Self.type, Self.timestamp]), .missingField, field: "id")
