@@ -104,7 +104,8 @@ extension MeshBridge {
         var readiness = Readiness(nonce: UInt64.random(in: 1...UInt64.max))
         var malformedLog = RateLimitedLog()
         var subscribed = Set<String>()
-        applyPrefixes(to: sockets.inbound, subscribed: &subscribed)
+        var appliedPrefixes: UInt64?
+        applyPrefixes(to: sockets.inbound, subscribed: &subscribed, version: &appliedPrefixes)
         // Sending paused at a full subscriber queue (the block policy): retry soon.
         var paused = false
         // Inbound frames land in these two messages, reused for every message.
@@ -146,7 +147,7 @@ extension MeshBridge {
             }
             if poller.isReadable(wakeIndex) {
                 wakeup.drain()
-                applyPrefixes(to: sockets.inbound, subscribed: &subscribed)
+                applyPrefixes(to: sockets.inbound, subscribed: &subscribed, version: &appliedPrefixes)
             }
             if let controlIndex, poller.isReadable(controlIndex), let control = sockets.control {
                 control.serve(answerControl)
@@ -175,10 +176,15 @@ extension MeshBridge {
         }
     }
 
-    /// Brings the inbound socket's subscriptions to the prefixes the node bus needs.
-    private func applyPrefixes(to socket: ZMQSocket, subscribed: inout Set<String>) {
-        let wanted = state.withLockedValue { $0.prefixes }
-        guard wanted != subscribed else { return }
+    /// Brings the inbound socket's subscriptions to the prefixes the node bus needs, if they
+    /// changed since `version` (most wakeups are for sending: they cost one comparison).
+    private func applyPrefixes(to socket: ZMQSocket, subscribed: inout Set<String>, version: inout UInt64?) {
+        let wanted = state.withLockedValue { state -> Set<String>? in
+            guard state.prefixesVersion != version else { return nil }
+            version = state.prefixesVersion
+            return state.prefixes
+        }
+        guard let wanted, wanted != subscribed else { return }
         // Subscribe to the new prefixes before dropping the old ones, so that no event the node
         // wants both before and after the change slips through a gap.
         for prefix in wanted.subtracting(subscribed).sorted() {

@@ -287,6 +287,7 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
             let prefixes = Self.prefixes(for: patterns, receiveAll: configuration.receiveAll)
             state.patterns = patterns
             state.prefixes = prefixes
+            state.prefixesVersion &+= 1
             guard !configuration.receiveAll else { return }
             // Types the node no longer listens to start counting afresh if it listens again.
             state.dedup.retainTypes { type in patterns.contains { $0.matches(EventType(unchecked: type)) } }
@@ -373,6 +374,8 @@ extension MeshBridge {
         var patterns: [EventPattern] = []
         /// The prefixes the inbound socket should subscribe to; the I/O thread applies changes.
         var prefixes: Set<String> = [MeshControlMessage.prefix]
+        /// Raised whenever `prefixes` is set, so that the I/O thread compares them only then.
+        var prefixesVersion: UInt64 = 0
         var subscribedPrefixes: [String] = []
         var readyWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiterID = 0
