@@ -37,16 +37,17 @@ extension MeshBridge {
                 try outbound.setXPubNoDrop(true)
             }
             try outbound.setReconnectInterval(milliseconds: 100, maximum: 1000)
-            // Dead peers are found by TCP keepalive (about 25 s) or a reset, not by ZMTP
-            // heartbeats: with a full receive queue those can abort libzmq 4.3.4 (issue 3937).
-            try outbound.setTCPKeepalive(idle: 10, interval: 5, count: 3)
+            // Dead peers are found by TCP keepalive or a reset, not by ZMTP heartbeats: with a
+            // full receive queue those can abort libzmq 4.3.4 (issue 3937).
+            let keepalive = configuration.keepalive
+            try outbound.setTCPKeepalive(idle: keepalive.idle, interval: keepalive.interval, count: keepalive.count)
             try outbound.setKernelBuffers(send: configuration.socketBufferBytes, receive: configuration.socketBufferBytes)
             inbound = try ZMQSocket(context, .sub)
             try inbound.setKernelBuffers(send: configuration.socketBufferBytes, receive: configuration.socketBufferBytes)
             try inbound.setReceiveHighWaterMark(configuration.receiveHighWaterMark)
             try inbound.setMaximumMessageSize(configuration.maxFrameBytes)
             try inbound.setReconnectInterval(milliseconds: 100, maximum: 1000)
-            try inbound.setTCPKeepalive(idle: 10, interval: 5, count: 3)
+            try inbound.setTCPKeepalive(idle: keepalive.idle, interval: keepalive.interval, count: keepalive.count)
             outboundMonitor = try outbound.monitor()
             inboundMonitor = try inbound.monitor()
             if let bind = configuration.bindEndpoint {

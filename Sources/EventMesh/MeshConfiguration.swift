@@ -83,7 +83,10 @@ public struct MeshConfiguration: Sendable {
     public var dedupEnabled: Bool = true
     /// Memory bounds of dedup and loss accounting.
     public var dedupLimits = DedupWindow.Limits()
-    /// Milliseconds between heartbeats (default 1000).
+    /// Milliseconds between heartbeats (default 1000). It also sets how fast a dead
+    /// connection is found: TCP keepalive probes a connection that has received nothing for
+    /// three intervals (at least 1 s), once a second, and gives it up after 3 unanswered
+    /// probes (see ``keepalive``): with the default, a silent peer is dropped after about 6 s.
     public var heartbeatIntervalMilliseconds: Int = 1000
     /// How long stopping waits to flush unsent events, in milliseconds (default 1000).
     public var lingerMilliseconds: Int = 1000
@@ -103,6 +106,13 @@ public struct MeshConfiguration: Sendable {
     public var controlEndpoint: String?
     /// Where the node logs.
     public var logger: Logger
+
+    /// The TCP keepalive of the node's connections, from ``heartbeatIntervalMilliseconds``:
+    /// probes start after `idle` seconds without anything received, come every `interval`
+    /// seconds, and `count` unanswered ones drop the connection (libzmq then reconnects).
+    public var keepalive: (idle: Int, interval: Int, count: Int) {
+        (idle: max(1, (3 * heartbeatIntervalMilliseconds + 999) / 1000), interval: 1, count: 3)
+    }
 
     /// Makes a configuration.
     /// - Parameters:
