@@ -418,11 +418,7 @@ struct BenchStep: Encodable {
     }
 
     mutating func summarize() {
-        func median(_ values: [Double]) -> Double {
-            let sorted = values.sorted()
-            guard !sorted.isEmpty else { return 0 }
-            return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        }
+        let median = Statistics.median
         func throughput(_ reports: [BenchCoordinator.Report]) -> Double {
             median(reports.map { $0.subscribers.map(\.throughput).min() ?? 0 })
         }

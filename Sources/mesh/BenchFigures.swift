@@ -26,7 +26,7 @@ enum BenchFigures {
 
     /// The median of one node's figure over a kind's runs.
     private static func median(_ reports: [BenchCoordinator.Report], node: String, _ figure: (BenchControl.SubscriberResult) -> Double?) -> Double {
-        median(reports.compactMap { report in report.subscribers.first { $0.node == node }.flatMap(figure) })
+        Statistics.median(reports.compactMap { report in report.subscribers.first { $0.node == node }.flatMap(figure) })
     }
 
     private static func nodePanels(_ step: BenchStep) -> [BenchChart.Panel] {
@@ -92,11 +92,5 @@ enum BenchFigures {
         }
         return BenchChart.Panel(title: "Saturation probes: delivered against offered rate", xLabel: "offered rate per publisher (events/s)",
                                 yLabel: "slowest node (events/s)", logarithmicX: true, logarithmicY: true, series: series)
-    }
-
-    private static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        guard !sorted.isEmpty else { return 0 }
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 }

@@ -69,11 +69,11 @@ struct LocalBenchmark {
             }
         }
 
-        let baselineMedian = Self.median(samples[0])
+        let baselineMedian = Statistics.median(samples[0])
         let baselineBytes = prepared[0].bytesPerEvent
         return prepared.indices.map { index in
             let sorted = samples[index].sorted()
-            let median = Self.median(sorted)
+            let median = Statistics.median(sorted)
             let bytes = prepared[index].bytesPerEvent
             return Result(
                 workload: workloads[index].name,
@@ -121,14 +121,6 @@ struct LocalBenchmark {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-    }
-
-    /// The median of `values` (the mean of the middle two for an even count; 0 if empty).
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        guard !sorted.isEmpty else { return 0 }
-        let middle = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 
     private static func rounded(_ value: Double, places: Int) -> Double {
