@@ -50,4 +50,8 @@ struct HealthReply: Codable {
     var healthy: Bool
     var role: String
     var detail: String
+    /// How many endpoints a node connects to (two a broker, one a peer), and how many of them
+    /// are connected now.
+    var endpoints: Int?
+    var connectedEndpoints: Int?
 }

@@ -228,10 +228,7 @@ extension MeshBridge {
             let bus = state.withLockedValue { $0.bus?.bus }
             return ControlEndpoint.json(MeshNodeStats(bridge: stats, historySize: bus?.stats.historyCount ?? 0))
         case "health":
-            let ready = isReady
-            return ControlEndpoint.json(HealthReply(
-                healthy: ready, role: "node",
-                detail: ready ? "ready: subscriptions live on every broker" : "not ready: waiting for the probe to come back through every broker"))
+            return ControlEndpoint.json(health())
         case "history":
             let bus = state.withLockedValue { $0.bus?.bus }
             let entries = (bus?.history() ?? []).map { HistoryEntry(id: $0.id.description, type: $0.type.name, node: $0.origin?.node ?? origin.node) }
@@ -239,6 +236,28 @@ extension MeshBridge {
         default:
             return ControlEndpoint.unknown(request)
         }
+    }
+
+    /// The node's health: unhealthy until ready, and again when none of the endpoints it
+    /// connects to (each broker's two, each peer's) is connected; healthy but "degraded" while
+    /// some of them are not. Connections are counted, not matched by name: after a reconnect
+    /// libzmq reports the resolved address instead of the host name it was given.
+    func health() -> HealthReply {
+        let (ready, connected) = state.withLockedValue { ($0.isReady, $0.connectedEndpoints.count) }
+        guard ready else {
+            return HealthReply(healthy: false, role: "node", detail: "not ready: waiting for the probe to come back through every broker")
+        }
+        let endpoints = 2 * configuration.brokers.count + configuration.peers.count
+        var reply = HealthReply(healthy: true, role: "node", detail: "ready: subscriptions live on every broker")
+        reply.endpoints = endpoints
+        reply.connectedEndpoints = min(connected, endpoints)
+        if endpoints > 0 && connected == 0 {
+            reply.healthy = false
+            reply.detail = "disconnected: none of the \(endpoints) broker and peer endpoints is connected"
+        } else if connected < endpoints {
+            reply.detail = "degraded: \(connected) of the \(endpoints) broker and peer endpoints connected"
+        }
+        return reply
     }
 
     /// Sends what is queued. Under the drop policy everything goes (libzmq drops at a full
@@ -316,10 +335,16 @@ extension MeshBridge {
         while let event = try? monitor.receive(wait: false) {
             switch event.kind {
             case .connected, .accepted:
-                state.withLockedValue { $0.stats.connections += 1 }
+                state.withLockedValue { state in
+                    state.stats.connections += 1
+                    if event.kind == .connected { state.connectedEndpoints.insert("\(direction) \(event.endpoint)") }
+                }
                 logger.info("connected", metadata: ["direction": "\(direction)", "endpoint": "\(event.endpoint)"])
             case .disconnected:
-                state.withLockedValue { $0.stats.connections = max(0, $0.stats.connections - 1) }
+                state.withLockedValue { state in
+                    state.stats.connections = max(0, state.stats.connections - 1)
+                    state.connectedEndpoints.remove("\(direction) \(event.endpoint)")
+                }
                 logger.warning("disconnected", metadata: ["direction": "\(direction)", "endpoint": "\(event.endpoint)"])
             case .handshakeFailedProtocol, .handshakeFailedNoDetail, .handshakeFailedAuth:
                 logger.warning("handshake failed", metadata: ["direction": "\(direction)", "endpoint": "\(event.endpoint)"])

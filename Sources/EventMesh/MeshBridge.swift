@@ -380,6 +380,9 @@ extension MeshBridge {
         var readyWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiterID = 0
         var stats = MeshBridgeStats()
+        /// The endpoints this node's sockets connected to and are connected to now, as
+        /// `outbound ENDPOINT` and `inbound ENDPOINT`, as the socket monitors name them.
+        var connectedEndpoints: Set<String> = []
 
         init(dedup: DedupWindow) {
             self.dedup = dedup
