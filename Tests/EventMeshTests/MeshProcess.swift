@@ -83,8 +83,31 @@ final class MeshProcess: @unchecked Sendable {
 
     /// Waits, until a deadline, for a line that satisfies `predicate` (woken by each new line).
     func waitForLine(within seconds: Double = 20, where predicate: @escaping @Sendable (String) -> Bool) async -> String? {
-        _ = await changes.wait(seconds: seconds) { [lines] in lines.withLockedValue { $0.contains(where: predicate) } }
+        _ = await waitForOutput(within: seconds) { $0.contains(where: predicate) }
         return output.first(where: predicate)
+    }
+
+    /// Waits, until a deadline, for the output so far to satisfy `condition` (woken by each
+    /// new line and by the exit).
+    /// - Returns: whether it did.
+    func waitForOutput(within seconds: Double = 20, until condition: @escaping @Sendable ([String]) -> Bool) async -> Bool {
+        await changes.wait(seconds: seconds) { [lines] in condition(lines.withLockedValue { $0 }) }
+    }
+
+    /// The events a `mesh node --json` printed, from `lines`.
+    static func events(in lines: [String]) -> [[String: Any]] {
+        lines.compactMap(jsonObject).filter { $0["kind"] as? String == "event" }.compactMap { $0["event"] as? [String: Any] }
+    }
+
+    /// Waits, until a deadline, for a `mesh node --json` to print at least `counts[type]`
+    /// events of each type.
+    /// - Returns: the events printed by then.
+    func waitForEvents(_ counts: [String: Int], within seconds: Double = 30) async -> [[String: Any]] {
+        _ = await waitForOutput(within: seconds) { lines in
+            let events = Self.events(in: lines)
+            return counts.allSatisfy { type, count in events.filter { $0["type"] as? String == type }.count >= count }
+        }
+        return Self.events(in: output)
     }
 
     /// Sends SIGTERM and waits (with a deadline) for the exit.

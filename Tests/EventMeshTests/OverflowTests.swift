@@ -60,9 +60,13 @@ final class StallingSubscriber: Sendable {
         let total = 30_000
         for index in 0..<total {
             ids.insert(try publisher.publish("test.ping", data: ["n": .int(Int64(index))]))
-            // Paced at about 10,000 events/s, which the healthy subscriber sustains even on a
-            // loaded machine, while the stalled one's backlog outgrows every queue on its path.
-            if index % 100 == 99 { try await Task.sleep(for: .milliseconds(10)) }
+            // Paced by the healthy subscriber: never more than 500 events ahead of what it has
+            // delivered, which its queues hold even on a loaded machine, while the stalled
+            // one's backlog outgrows every queue on its path.
+            if index % 100 == 99 {
+                let caughtUp = await eventually { healthySeen.count > index - 500 }
+                try #require(caughtUp, "the healthy subscriber stopped at \(healthySeen.count) of \(index + 1)")
+            }
         }
         #expect(await eventually { publisher.bridge.stats.sent == UInt64(total) })
         // The healthy subscriber gets everything while the other one is stalled.

@@ -47,15 +47,7 @@ import Testing
         // Each node has seen all three end markers, then every ping: compare id sets.
         var pingSets: [Set<String>] = []
         for (index, node) in nodes.enumerated() {
-            let deadline = ContinuousClock.now + .seconds(30)
-            var events: [[String: Any]] = []
-            while ContinuousClock.now < deadline {
-                events = node.output.compactMap(jsonObject).filter { $0["kind"] as? String == "event" }.compactMap { $0["event"] as? [String: Any] }
-                let ends = events.filter { $0["type"] as? String == "test.end" }.count
-                let pings = events.filter { $0["type"] as? String == "test.ping" }.count
-                if ends >= 3 && pings >= 600 { break }
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            let events = await node.waitForEvents(["test.end": 3, "test.ping": 600])
             let pings = events.filter { $0["type"] as? String == "test.ping" }.compactMap { $0["id"] as? String }
             #expect(events.filter { $0["type"] as? String == "test.end" }.count == 3, "node \(index): end markers")
             #expect(pings.count == 600, "node \(index) delivered \(pings.count) pings")
@@ -152,13 +144,7 @@ func reservePorts(_ count: Int) throws -> [Int] {
 
         var sets: [Set<String>] = []
         for (index, node) in nodes.enumerated() {
-            let deadline = ContinuousClock.now + .seconds(30)
-            var events: [[String: Any]] = []
-            while ContinuousClock.now < deadline {
-                events = node.output.compactMap(jsonObject).filter { $0["kind"] as? String == "event" }.compactMap { $0["event"] as? [String: Any] }
-                if events.filter({ $0["type"] as? String == "test.end" }).count >= 4 && events.filter({ $0["type"] as? String == "test.ping" }).count >= 400 { break }
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            let events = await node.waitForEvents(["test.end": 4, "test.ping": 400])
             let pings = events.filter { $0["type"] as? String == "test.ping" }.compactMap { $0["id"] as? String }
             #expect(events.filter { $0["type"] as? String == "test.end" }.count == 4, "peer \(index): end markers")
             #expect(pings.count == 400, "peer \(index) delivered \(pings.count) pings")
