@@ -96,11 +96,19 @@ struct BenchCounts {
             gaps: tallies.values.reduce(0) { $0 + $1.lost })
     }
 
-    /// Whether every published event has arrived, or nothing has for a second since the
-    /// coordinator said the publishers were done.
-    mutating func isFinished(published: [String: UInt64]) -> Bool {
+    /// Whether every published event has arrived — and, where copies arrive on several paths
+    /// (dedup off), each publisher's end marker on every path, after which no copy is still on
+    /// its way — or nothing has arrived for a second since the coordinator said the
+    /// publishers were done.
+    /// - Parameters:
+    ///   - published: what each publisher reported sending.
+    ///   - endMarkers: the end markers received from each publisher, and how many to wait for
+    ///     (0: do not wait for them).
+    mutating func isFinished(published: [String: UInt64], endMarkers: [String: Int] = [:], expectedEndMarkers: Int = 0) -> Bool {
         if finishAsked == 0 { finishAsked = monotonicNanoseconds() }
-        let complete = published.allSatisfy { publisher, sent in (tallies[publisher]?.distinct ?? 0) >= sent }
+        let complete = published.allSatisfy { publisher, sent in
+            (tallies[publisher]?.distinct ?? 0) >= sent && endMarkers[publisher, default: 0] >= expectedEndMarkers
+        }
         return complete || monotonicNanoseconds() - max(last, finishAsked) > 1_000_000_000
     }
 

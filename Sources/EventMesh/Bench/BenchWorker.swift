@@ -166,12 +166,24 @@ public enum BenchWorker {
 /// A subscriber's counts, updated on the node's I/O thread and read by the control loop.
 final class SubscriberState: Sendable {
     private let counts = LockedValueBox(BenchCounts())
+    /// End markers received per publisher (one per path with dedup off).
+    private let endMarkers = LockedValueBox<[String: Int]>([:])
+    /// With dedup off, each event comes once per broker: so does each end marker, the last of
+    /// its path. With dedup on, one.
+    private let expectedEndMarkers: Int
     private let node: MeshNode
 
     init(options: BenchWorker.Options, node: MeshNode) {
         self.node = node
+        let mesh = options.mesh
+        expectedEndMarkers = mesh.dedupEnabled ? 1 : max(1, mesh.brokers.count + mesh.peers.count)
         let work = UInt64(max(0, options.workMicroseconds)) * 1000
         let counts = self.counts
+        let endMarkers = self.endMarkers
+        node.bus.subscribe(BenchWorker.endType) { event in
+            guard let publisher = event.origin?.node else { return }
+            endMarkers.withLockedValue { $0[publisher, default: 0] += 1 }
+        }
         node.bus.subscribe(BenchWorker.eventType) { event in
             guard let publisher = event.origin?.node, let sequence = event.data["s"]?.intValue, let scheduled = event.data["t"]?.intValue else { return }
             let warmup = event.data["w"]?.boolValue ?? false
@@ -186,9 +198,11 @@ final class SubscriberState: Sendable {
     /// The counts so far.
     var progress: BenchControl.Progress { counts.withLockedValue { $0.progress } }
 
-    /// Whether every published event has arrived, or nothing has for a second.
+    /// Whether every published event (and every path's end marker) has arrived, or nothing
+    /// has for a second.
     func isFinished(published: [String: UInt64]) -> Bool {
-        counts.withLockedValue { $0.isFinished(published: published) }
+        let markers = endMarkers.withLockedValue { $0 }
+        return counts.withLockedValue { $0.isFinished(published: published, endMarkers: markers, expectedEndMarkers: expectedEndMarkers) }
     }
 
     func result(memory: MemorySampler, published: [String: UInt64]) -> BenchControl.SubscriberResult {
