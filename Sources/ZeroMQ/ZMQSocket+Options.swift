@@ -155,6 +155,14 @@ extension ZMQSocket {
         try setOption(ZMQ_ROUTING_ID, bytes: id, name: "ZMQ_ROUTING_ID")
     }
 
+    /// For ROUTER: the routing id the peer of the next `connect` gets on this socket (1–255
+    /// bytes), so that a ROUTER can address a peer it connected to by a name of its choice.
+    /// - Parameter id: the routing id.
+    /// - Throws: ``ZMQError``.
+    public func setConnectRoutingID(_ id: [UInt8]) throws(ZMQError) {
+        try setOption(ZMQ_CONNECT_ROUTING_ID, bytes: id, name: "ZMQ_CONNECT_ROUTING_ID")
+    }
+
     /// For ROUTER: fail a send to an unknown peer (`EHOSTUNREACH`) instead of dropping it.
     /// - Parameter enabled: whether to report unroutable messages.
     /// - Throws: ``ZMQError``.

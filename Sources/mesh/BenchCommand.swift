@@ -27,6 +27,15 @@ struct BenchFanoutCommand: ParsableCommand {
             second. Orders and results travel over a control channel of their own \
             (ROUTER/DEALER), never through the mesh under test.
 
+            --agents runs the subscribers on other hosts: each runs `mesh bench agent`, the \
+            subscribers are placed on them round-robin, and the publishers and brokers stay \
+            here, bound on every interface and advertised at --advertise (default: this \
+            host's address on the route to the first agent). Each agent is pinged first: the \
+            round trip and the clock offset are shown per agent. Latency is measured on \
+            CLOCK_MONOTONIC when every agent shares this host's kernel (same boot id: \
+            containers, network namespaces), else on CLOCK_REALTIME, with a warning for each \
+            agent whose clock is off by more than half the round trip explains.
+
             --raw runs the same traffic over bare libzmq (PUB/SUB through zmq_proxy, or bound \
             and connected for --topology peer), interleaved with the mesh runs --repeat times; \
             medians and every mesh/raw ratio are reported. --rates and a list of --subscribers \
@@ -42,6 +51,7 @@ struct BenchFanoutCommand: ParsableCommand {
               mesh bench fanout --topology peer --raw
               mesh bench fanout --saturation --raw --rate 40k --duration 3 --svg saturation.svg
               mesh bench fanout --brokers 2 --dedup off --max-dup 0
+              mesh bench fanout --agents 10.0.0.2:7700,10.0.0.3:7700 --subscribers 1,2,4,8 --rate 5k --duration 10 --raw
             """
     )
 
@@ -72,6 +82,12 @@ struct BenchFanoutCommand: ParsableCommand {
     var svg: String?
     @Flag(help: ArgumentHelp("Search for the saturation rate instead: the highest rate per publisher with no loss at which the slowest node keeps pace (within 5%); with --raw, for raw libzmq too. Each probe publishes for --duration (default 3 s)."))
     var saturation = false
+    @Option(help: ArgumentHelp("Bench agents (mesh bench agent) to run the subscribers on, comma-separated host:port or tcp://host:port.", valueName: "endpoint,…"))
+    var agents: String?
+    @Option(help: ArgumentHelp("With --agents: the address agents reach this host at (default: the local address of the route to the first agent).", valueName: "host"))
+    var advertise: String?
+    @Option(name: .customLong("agent-timeout"), help: ArgumentHelp("With --agents: seconds to wait for each agent's first answer.", valueName: "seconds"))
+    var agentTimeout: Double = 15
     @Option(name: .customLong("max-loss"), help: ArgumentHelp("Exit 1 if any subscriber lost more events.", valueName: "n")) var maxLoss: UInt64?
     @Option(name: .customLong("max-dup"), help: ArgumentHelp("Exit 1 if any subscriber got more duplicates.", valueName: "n")) var maxDuplicates: UInt64?
     @OptionGroup var logging: LoggingOptions
@@ -91,9 +107,23 @@ struct BenchFanoutCommand: ParsableCommand {
         if hwm < 0 { throw ValidationError("--hwm must not be negative") }
         if !["on", "off"].contains(dedup) { throw ValidationError("--dedup must be on or off") }
         if `repeat` < 1 { throw ValidationError("--repeat must be at least 1") }
+        if agents != nil && agentList.isEmpty { throw ValidationError("--agents takes a comma-separated list of host:port") }
+        for agent in agentList {
+            let endpoint = agent.contains("://") ? agent : "tcp://" + agent
+            guard endpoint.hasPrefix("tcp://"), let port = endpoint.split(separator: ":").last.flatMap({ Int($0) }), (1...65535).contains(port) else {
+                throw ValidationError("--agents: '\(agent)' is not host:port or tcp://host:port")
+            }
+        }
+        if advertise != nil && agentList.isEmpty { throw ValidationError("--advertise goes with --agents") }
+        if !(agentTimeout > 0) { throw ValidationError("--agent-timeout must be a positive number of seconds") }
         if saturation && (count != nil || rates != nil) {
             throw ValidationError("--saturation chooses the rates itself and times each probe: give --duration (and --rate to start from), not --count or --rates")
         }
+    }
+
+    /// `--agents` as a list.
+    var agentList: [String] {
+        (agents ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     /// `--subscribers` as a list.
@@ -136,10 +166,33 @@ struct BenchFanoutCommand: ParsableCommand {
     func run() throws {
         let logger = try logging.makeLogger("mesh.bench")
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let environment = BenchEnvironment.current(
+        var environment = BenchEnvironment.current(
             command: (["mesh"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
             meshVersion: Mesh.configuration.version, executable: executable)
+        var probes: [BenchCoordinator.AgentProbe] = []
+        var clock = BenchClock.monotonic
+        if !agentList.isEmpty {
+            do {
+                probes = try BenchCoordinator.probe(agents: agentList, timeoutSeconds: agentTimeout)
+            } catch {
+                printError("mesh bench fanout: \(error)")
+                throw ExitCode.failure
+            }
+            clock = BenchCoordinator.chooseClock(probes)
+            environment.latencyClock = clock == .monotonic
+                ? "CLOCK_MONOTONIC, shared by this host and every agent (one kernel, boot id \(probes[0].info.bootID))"
+                : "CLOCK_REALTIME: the agents run on other kernels, so figures include the clock offsets below"
+        }
         for line in environment.summaryLines { print(line) }
+        for probe in probes {
+            print(String(format: "agent %@ at %@: host %@, %@, %d CPU(s), pid %d; round trip %.0f µs, clock offset %+.0f µs (%@)",
+                         probe.info.name, probe.endpoint, probe.info.hostname, probe.info.networkNamespace, probe.info.cores, probe.info.pid,
+                         probe.roundTripMicroseconds, probe.offsetMicroseconds(clock), clock.systemName))
+            if probe.clocksDisagree(clock) {
+                printError(String(format: "warning: the %@ of agent %@ and of this host disagree by %.0f µs, more than half the %.0f µs round trip explains: latency measured at its subscribers is off by about that much",
+                                  clock.systemName, probe.info.name, abs(probe.offsetMicroseconds(clock)), probe.roundTripMicroseconds))
+            }
+        }
         #if DEBUG
         printError("warning: this mesh is a debug build; its figures are not meaningful (build with swift build -c release)")
         #endif
@@ -154,6 +207,10 @@ struct BenchFanoutCommand: ParsableCommand {
         base.highWaterMark = hwm
         base.dedup = dedup == "on"
         base.workMicroseconds = workMicroseconds
+        base.agents = agentList
+        base.advertiseHost = advertise
+        base.agentTimeoutSeconds = agentTimeout
+        if !agentList.isEmpty { base.clock = clock }
         let progress = ProgressLine()
 
         if saturation {
@@ -172,7 +229,7 @@ struct BenchFanoutCommand: ParsableCommand {
                 printSaturation(search)
                 searches.append(search)
             }
-            let document = BenchDocument(environment: environment, steps: [], saturation: searches)
+            let document = BenchDocument(environment: environment, agents: probes.isEmpty ? nil : probes, steps: [], saturation: searches)
             try write(document)
             return
         }
@@ -205,7 +262,7 @@ struct BenchFanoutCommand: ParsableCommand {
             }
         }
         if steps.count > 1 { printCurve(steps) }
-        let document = BenchDocument(environment: environment, steps: steps)
+        let document = BenchDocument(environment: environment, agents: probes.isEmpty ? nil : probes, steps: steps)
         try write(document)
         var failures: [String] = steps.flatMap(\.mesh).flatMap { $0.missing.map { "no result from \($0)" } }
         for result in steps.flatMap(\.mesh).flatMap(\.subscribers) {
@@ -285,12 +342,14 @@ struct BenchFanoutCommand: ParsableCommand {
         let path = plan.topology == .peer ? "peer topology (no broker)" : "\(plan.brokers) broker(s)"
         print("")
         print("[\(label)] fan-out \(plan.publishers) → \(plan.subscribers), \(amount) of \(plan.payloadBytes) B per publisher at \(BenchStep.rateText(plan.rate)), \(path), HWM \(plan.highWaterMark), warm-up \(format(plan.warmupSeconds)) s; \(sent) sent in \(String(format: "%.2f", report.seconds)) s")
-        print("node      received   lost   dup    ooo   events/s     p50 µs   p90 µs   p99 µs   p99.9 µs max µs   mesh lost/dup   RSS MiB start/peak/end  steady Δ")
+        let agentWidth = report.subscribers.compactMap(\.agent).map(\.count).max().map { max($0, 5) }
+        print("node     " + (agentWidth.map { "agent".padding(to: $0) + " " } ?? "")
+              + "received   lost   dup    ooo   events/s     p50 µs   p90 µs   p99 µs   p99.9 µs max µs   mesh lost/dup   RSS MiB start/peak/end  steady Δ")
         for result in report.subscribers {
             let latency = result.latencyMicroseconds
             let steady = result.steadyMemory().map { String(format: "%.1f", $0.high - $0.low) } ?? "-"
-            let row = [
-                result.node.padding(to: 8), String(result.received).padding(to: 10), String(result.lost).padding(to: 6),
+            let row = [result.node.padding(to: 8)] + (agentWidth.map { [(result.agent ?? "-").padding(to: $0)] } ?? []) + [
+                String(result.received).padding(to: 10), String(result.lost).padding(to: 6),
                 String(result.duplicates).padding(to: 6), String(result.outOfOrder).padding(to: 5),
                 String(format: "%.0f", result.throughput).padding(to: 12),
                 String(format: "%.0f", latency["p50"] ?? 0).padding(to: 8), String(format: "%.0f", latency["p90"] ?? 0).padding(to: 8),
@@ -304,7 +363,8 @@ struct BenchFanoutCommand: ParsableCommand {
         }
         for missing in report.missing { print("\(missing.padding(to: 8)) (no result)") }
         if let slowest = report.subscribers.map(\.throughput).min() {
-            print("headline: \(String(format: "%.0f", slowest)) events/s at the slowest node")
+            let total = report.subscribers.map(\.throughput).reduce(0, +)
+            print("headline: \(String(format: "%.0f", slowest)) events/s at the slowest node, \(String(format: "%.0f", total)) delivered per second in all; latency on \(report.clock.systemName)")
         }
     }
 
@@ -323,18 +383,19 @@ struct BenchFanoutCommand: ParsableCommand {
 
     private func printCurve(_ steps: [BenchStep]) {
         print("")
-        print("curve (medians; throughput at the slowest node)")
-        print("subs  rate       mesh ev/s   mesh lost  mesh p99 µs" + (raw ? "  raw ev/s    raw lost   raw p99 µs  ratio ev/s  ratio p99" : ""))
+        print("curve (medians; ev/s: throughput at the slowest node; total: delivered per second over every subscriber)")
+        print("subs  rate       mesh ev/s   mesh total  mesh lost  mesh p99 µs" + (raw ? "  raw ev/s    raw total   raw lost   raw p99 µs  ratio ev/s  ratio p99" : ""))
         for step in steps {
             guard let summary = step.summary else { continue }
             var row = [
                 String(step.subscribers).padding(to: 5), BenchStep.rateText(step.rate).padding(to: 10),
-                String(format: "%.0f", summary.meshThroughput).padding(to: 11), String(summary.meshLost).padding(to: 10),
-                String(format: "%.0f", summary.meshP99Microseconds).padding(to: 12),
+                String(format: "%.0f", summary.meshThroughput).padding(to: 11), String(format: "%.0f", summary.meshTotalThroughput).padding(to: 11),
+                String(summary.meshLost).padding(to: 10), String(format: "%.0f", summary.meshP99Microseconds).padding(to: 12),
             ]
             if raw {
                 row += [
-                    String(format: "%.0f", summary.rawThroughput ?? 0).padding(to: 11), String(summary.rawLost ?? 0).padding(to: 10),
+                    String(format: "%.0f", summary.rawThroughput ?? 0).padding(to: 11), String(format: "%.0f", summary.rawTotalThroughput ?? 0).padding(to: 11),
+                    String(summary.rawLost ?? 0).padding(to: 10),
                     String(format: "%.0f", summary.rawP99Microseconds ?? 0).padding(to: 11),
                     String(format: "%.2f", summary.throughputRatio ?? 0).padding(to: 11), String(format: "%.2f", summary.p99Ratio ?? 0),
                 ]
@@ -391,9 +452,12 @@ struct BenchStep: Encodable {
     /// loss of each run), and the mesh/raw ratios.
     struct Summary: Encodable {
         var meshThroughput: Double
+        /// Events delivered per second, summed over the subscribers.
+        var meshTotalThroughput: Double = 0
         var meshLost: UInt64
         var meshP99Microseconds: Double
         var rawThroughput: Double?
+        var rawTotalThroughput: Double?
         var rawLost: UInt64?
         var rawP99Microseconds: Double?
         var throughputRatio: Double?
@@ -428,9 +492,14 @@ struct BenchStep: Encodable {
         func lost(_ reports: [BenchCoordinator.Report]) -> UInt64 {
             UInt64(median(reports.map { Double($0.subscribers.map(\.lost).max() ?? 0) }))
         }
+        func total(_ reports: [BenchCoordinator.Report]) -> Double {
+            median(reports.map { $0.subscribers.map(\.throughput).reduce(0, +) })
+        }
         var summary = Summary(meshThroughput: throughput(mesh), meshLost: lost(mesh), meshP99Microseconds: p99(mesh))
+        summary.meshTotalThroughput = total(mesh)
         if !raw.isEmpty {
             summary.rawThroughput = throughput(raw)
+            summary.rawTotalThroughput = total(raw)
             summary.rawLost = lost(raw)
             summary.rawP99Microseconds = p99(raw)
             summary.throughputRatio = summary.rawThroughput! > 0 ? summary.meshThroughput / summary.rawThroughput! : nil
@@ -464,10 +533,12 @@ struct BenchWorkerCommand: ParsableCommand {
     @Option var bind: String?
     @Option(name: .customLong("peer")) var peers: [String] = []
     @Flag var raw = false
+    @Option var clock = "monotonic"
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         guard BenchWorker.Role(rawValue: role) != nil else { throw ValidationError("--role must be publisher or subscriber") }
+        guard BenchClock(rawValue: clock) != nil else { throw ValidationError("--clock must be monotonic or realtime") }
         for text in brokers where BrokerAddress(text) == nil { throw ValidationError("'\(text)' is not a broker") }
     }
 
@@ -498,6 +569,7 @@ struct BenchWorkerCommand: ParsableCommand {
         options.publishers = publishers
         options.workMicroseconds = workMicroseconds
         options.raw = raw
+        options.clock = BenchClock(rawValue: clock) ?? .monotonic
         try BenchWorker.run(options)
     }
 }
@@ -506,6 +578,8 @@ struct BenchWorkerCommand: ParsableCommand {
 /// without a sweep) with each of its mesh and raw runs and their medians.
 struct BenchDocument: Encodable {
     var environment: BenchEnvironment
+    /// With `--agents`: each agent as the first ping found it.
+    var agents: [BenchCoordinator.AgentProbe]?
     var steps: [BenchStep]
     /// With `--saturation`: each subscriber count's search.
     var saturation: [SaturationSearch]?

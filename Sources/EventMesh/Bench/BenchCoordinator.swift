@@ -2,9 +2,16 @@ public import Foundation
 public import Logging
 import ZeroMQ
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// Runs a fan-out load test: brokers in this process (or none: publishers bound, subscribers
 /// connected to each), publisher and subscriber workers as child processes
-/// (`mesh bench worker`), orders and results over a ROUTER socket of its own.
+/// (`mesh bench worker`) or, with agents, subscribers started by bench agents on other hosts
+/// (``BenchAgent``); orders and results over a ROUTER socket of its own.
 public enum BenchCoordinator {
     /// How the workers are joined.
     public enum Topology: String, Sendable, Codable, CaseIterable {
@@ -45,6 +52,18 @@ public enum BenchCoordinator {
         public var graceSeconds: Double = 30
         /// Run the raw baseline: the same traffic over bare libzmq through `zmq_proxy`.
         public var raw = false
+        /// Bench agents' endpoints (`tcp://host:7700` or `host:7700`): subscribers run there,
+        /// placed round-robin; publishers and brokers stay in this process's host. Empty: every
+        /// worker is a child process here.
+        public var agents: [String] = []
+        /// With agents: the address the agents' workers reach this host at (brokers, peer
+        /// publishers); `nil` for the local address of the route to the first agent.
+        public var advertiseHost: String?
+        /// The clock latency is measured on; `nil` to choose: CLOCK_MONOTONIC when every
+        /// agent shares this host's kernel, CLOCK_REALTIME otherwise.
+        public var clock: BenchClock?
+        /// How long to wait for each agent's first answer.
+        public var agentTimeoutSeconds: Double = 15
 
         /// The default plan: 1 → 1, 10,000 events of 256 bytes, as fast as possible.
         public init() {}
@@ -62,6 +81,57 @@ public enum BenchCoordinator {
         public var missing: [String]
         /// Seconds from start to the last result.
         public var seconds: Double
+        /// The clock latency was measured on.
+        public var clock: BenchClock = .monotonic
+        /// The agents, as their pings found them (empty without agents).
+        public var agents: [AgentProbe] = []
+    }
+
+    /// A bench agent as the coordinator found it: its facts, the round trip of a ping over the
+    /// control channel, and how far its clocks are from this host's.
+    public struct AgentProbe: Codable, Sendable {
+        /// The endpoint it was reached at.
+        public var endpoint: String
+        /// What it says about itself.
+        public var info: BenchControl.AgentInfo
+        /// The shortest of a few ping round trips, in microseconds.
+        public var roundTripMicroseconds: Double
+        /// Its CLOCK_MONOTONIC minus this host's, estimated at the middle of that round trip
+        /// (accurate to within half of it).
+        public var monotonicOffsetMicroseconds: Double
+        /// The same for CLOCK_REALTIME.
+        public var realtimeOffsetMicroseconds: Double
+        /// Whether it runs on this host's kernel (same boot id), so CLOCK_MONOTONIC is shared.
+        public var sharesKernel: Bool
+
+        /// Its offset on `clock`, in microseconds.
+        public func offsetMicroseconds(_ clock: BenchClock) -> Double {
+            clock == .monotonic ? monotonicOffsetMicroseconds : realtimeOffsetMicroseconds
+        }
+
+        /// Whether its `clock` and this host's disagree by more than the round trip can explain
+        /// (half of it): then latency measured from it is off by about the offset.
+        public func clocksDisagree(_ clock: BenchClock) -> Bool {
+            abs(offsetMicroseconds(clock)) > roundTripMicroseconds / 2
+        }
+    }
+
+    /// The clock to measure latency on with these agents: CLOCK_MONOTONIC when every one shares
+    /// this host's kernel, CLOCK_REALTIME otherwise.
+    public static func chooseClock(_ agents: [AgentProbe]) -> BenchClock {
+        agents.allSatisfy(\.sharesKernel) ? .monotonic : .realtime
+    }
+
+    /// Connects to bench agents and pings each a few times.
+    /// - Parameters:
+    ///   - agents: their endpoints.
+    ///   - timeoutSeconds: how long to wait for each one's first answer.
+    /// - Returns: one probe per agent, in order.
+    /// - Throws: ``MeshError`` (`timedOut`) naming an agent that did not answer.
+    public static func probe(agents: [String], timeoutSeconds: Double = 15) throws(MeshError) -> [AgentProbe] {
+        let context = ZMQContext()
+        let socket = try controlSocket(context)
+        return try connectAgents(socket, agents: agents, timeoutSeconds: timeoutSeconds)
     }
 
     /// Where a run is, told about once a second while the publishers publish.
@@ -85,11 +155,37 @@ public enum BenchCoordinator {
     ///   - logger: where progress goes.
     ///   - progress: called on this thread about once a second while the publishers publish.
     /// - Returns: the report.
-    /// - Throws: ``MeshError`` if a broker, the control socket or a worker cannot start, or the
-    ///   workers do not become ready in time.
+    /// - Throws: ``MeshError`` if a broker, the control socket or a worker cannot start, an
+    ///   agent does not answer, or the workers do not become ready in time.
     public static func run(
         _ plan: Plan, executable: URL, logger: Logger, progress: ((Progress) -> Void)? = nil
     ) throws(MeshError) -> Report {
+        let context = ZMQContext()
+        let control = try controlSocket(context)
+        let controlEndpoint: String
+        do {
+            try control.bind("tcp://127.0.0.1:*")
+            controlEndpoint = try control.lastEndpoint
+        } catch {
+            throw MeshError(.socket, "cannot bind the bench control socket", cause: error)
+        }
+        let agents = try connectAgents(control, agents: plan.agents, timeoutSeconds: plan.agentTimeoutSeconds)
+        let clock = plan.clock ?? chooseClock(agents)
+        // With agents, what this host serves is bound on every interface and advertised at an
+        // address the agents reach.
+        var advertised: String?
+        if !agents.isEmpty {
+            guard let host = plan.advertiseHost ?? localAddress(toward: plan.agents[0]) else {
+                throw MeshError(.invalidConfiguration, "cannot tell which address of this host the agents reach (no route to \(plan.agents[0])?): give it with --advertise")
+            }
+            advertised = host
+        }
+        let bindHost = advertised == nil ? "127.0.0.1" : "0.0.0.0"
+        func reachable(_ endpoint: String) -> String {
+            guard let advertised else { return endpoint }
+            return endpoint.replacingOccurrences(of: "tcp://0.0.0.0:", with: "tcp://\(advertised):")
+        }
+
         var brokers: [Broker] = []
         var proxies: [RawBench.Proxy] = []
         var addresses: [BrokerAddress] = []
@@ -100,7 +196,7 @@ public enum BenchCoordinator {
         let brokerCount = plan.topology == .peer ? 0 : max(1, plan.brokers)
         if plan.raw {
             for _ in 0..<brokerCount {
-                let proxy = try RawBench.Proxy(highWaterMark: plan.highWaterMark)
+                let proxy = try RawBench.Proxy(highWaterMark: plan.highWaterMark, host: bindHost)
                 proxies.append(proxy)
                 addresses.append(proxy.address)
             }
@@ -110,7 +206,9 @@ public enum BenchCoordinator {
                 // The broker's own lines (its endpoints) are noise in a bench's output.
                 var brokerLogger = logger
                 brokerLogger.logLevel = max(logger.logLevel, .warning)
-                let broker = try Broker(highWaterMark: plan.highWaterMark, logger: brokerLogger)
+                let broker = try Broker(
+                    publishBind: "tcp://\(bindHost):*", subscribeBind: "tcp://\(bindHost):*",
+                    highWaterMark: plan.highWaterMark, logger: brokerLogger)
                 addresses.append(try broker.start())
                 brokers.append(broker)
             } catch let error as MeshError {
@@ -119,35 +217,51 @@ public enum BenchCoordinator {
                 throw MeshError(.socket, "cannot start a broker", cause: error)
             }
         }
-        let context = ZMQContext()
-        let control: ZMQSocket
-        let controlEndpoint: String
-        do {
-            control = try ZMQSocket(context, .router)
-            try control.bind("tcp://127.0.0.1:*")
-            controlEndpoint = try control.lastEndpoint
-        } catch {
-            throw MeshError(.socket, "cannot bind the bench control socket", cause: error)
+        addresses = addresses.map { BrokerAddress(publishEndpoint: reachable($0.publishEndpoint), subscribeEndpoint: reachable($0.subscribeEndpoint)) }
+
+        let subscriberNames = (0..<plan.subscribers).map { "sub-\($0)" }
+        let publisherNames = (0..<plan.publishers).map { "pub-\($0)" }
+        // Where each subscriber runs: round-robin over the agents (none: here).
+        var placement: [String: Int] = [:]
+        if !agents.isEmpty {
+            for (index, name) in subscriberNames.enumerated() { placement[name] = index % agents.count }
+        }
+        func deliver(_ command: BenchControl.Command, to worker: String) {
+            if let agent = placement[worker] {
+                var relayed = command
+                relayed.worker = worker
+                send(relayed, to: agentID(agent), on: control)
+            } else {
+                send(command, to: worker, on: control)
+            }
         }
 
         var workers: [String: Process] = [:]
+        var remote = Set<String>()
+        var exited: [String: Int32] = [:]
         defer {
             for process in workers.values where process.isRunning { process.terminate() }
         }
         func launch(_ name: String, role: String, peers: [String] = []) throws(MeshError) {
-            var arguments = ["bench", "worker", "--role", role, "--name", name, "--control", controlEndpoint,
+            var arguments = ["--role", role, "--name", name,
                              "--hwm", "\(plan.highWaterMark)", "--dedup", plan.dedup ? "on" : "off",
                              "--count", "\(plan.count)", "--size", "\(plan.payloadBytes)", "--publishers", "\(plan.publishers)",
-                             "--work-us", "\(plan.workMicroseconds)", "--warmup", "\(plan.warmupSeconds)", "--log-level", "error"]
+                             "--work-us", "\(plan.workMicroseconds)", "--warmup", "\(plan.warmupSeconds)", "--clock", clock.rawValue,
+                             "--log-level", "error"]
             if let rate = plan.rate { arguments += ["--rate", "\(rate)"] }
             if let duration = plan.durationSeconds { arguments += ["--duration", "\(duration)"] }
             if plan.raw { arguments.append("--raw") }
             for address in addresses { arguments += ["--broker", address.description] }
-            if plan.topology == .peer && role == "publisher" { arguments += ["--bind", "tcp://127.0.0.1:*"] }
+            if plan.topology == .peer && role == "publisher" { arguments += ["--bind", "tcp://\(bindHost):*"] }
             for peer in peers { arguments += ["--peer", peer] }
+            if let agent = placement[name] {
+                send(BenchControl.Command(kind: "spawn", worker: name, arguments: arguments), to: agentID(agent), on: control)
+                remote.insert(name)
+                return
+            }
             let process = Process()
             process.executableURL = executable
-            process.arguments = arguments
+            process.arguments = ["bench", "worker"] + arguments + ["--control", controlEndpoint]
             do {
                 try process.run()
             } catch {
@@ -155,8 +269,6 @@ public enum BenchCoordinator {
             }
             workers[name] = process
         }
-        let subscriberNames = (0..<plan.subscribers).map { "sub-\($0)" }
-        let publisherNames = (0..<plan.publishers).map { "pub-\($0)" }
 
         // Waits for reports until `done` says so; a worker that exits, or the deadline, ends it
         // with an error.
@@ -165,13 +277,21 @@ public enum BenchCoordinator {
         func waitFor(_ what: String, until done: () -> Bool) throws(MeshError) {
             let deadline = Date().addingTimeInterval(60)
             while !done() {
-                guard Date() < deadline else { throw MeshError(.timedOut, "bench workers did not \(what) within 60 s") }
-                if let (worker, report) = receive(control, timeoutMilliseconds: 200) {
-                    if report.kind == "ready" { ready.insert(worker) }
-                    if report.kind == "hello", let endpoint = report.endpoint { endpoints[worker] = endpoint }
+                guard Date() < deadline else {
+                    let late = (workers.keys.sorted() + remote.sorted()).filter { !ready.contains($0) }
+                    throw MeshError(.timedOut, "bench workers did not \(what) within 60 s (still waiting for \(late.joined(separator: ", ")))")
+                }
+                if let report = receive(control, timeoutMilliseconds: 200) {
+                    if report.kind == "ready" { ready.insert(report.worker) }
+                    if report.kind == "hello", let endpoint = report.endpoint { endpoints[report.worker] = reachable(endpoint) }
+                    if report.kind == "exited" { exited[report.worker] = report.status ?? -1 }
                 }
                 if let dead = workers.first(where: { !$0.value.isRunning }) {
                     throw MeshError(.socket, "bench worker \(dead.key) exited with status \(dead.value.terminationStatus) before it was ready")
+                }
+                if let (name, status) = exited.first {
+                    let agent = placement[name].map { " on agent \(agents[$0].info.name) (\(agents[$0].endpoint))" } ?? ""
+                    throw MeshError(.socket, "bench worker \(name)\(agent) exited with status \(status) before it was ready")
                 }
             }
         }
@@ -187,10 +307,11 @@ public enum BenchCoordinator {
             for name in subscriberNames { try launch(name, role: "subscriber", peers: peers) }
         }
         // Every worker's node ready (its subscriptions live on every path), then go.
-        try waitFor("become ready") { ready.count == workers.count }
-        logger.debug("bench: every worker is ready; publishing", metadata: ["workers": "\(workers.count)"])
+        let everyone = plan.publishers + plan.subscribers
+        try waitFor("become ready") { ready.count == everyone }
+        logger.debug("bench: every worker is ready; publishing", metadata: ["workers": "\(everyone)"])
         let started = Date()
-        for name in publisherNames { send(BenchControl.Command(kind: "start"), to: name, on: control) }
+        for name in publisherNames { deliver(BenchControl.Command(kind: "start"), to: name) }
 
         var published: [String: UInt64] = [:]
         var results: [String: BenchControl.SubscriberResult] = [:]
@@ -205,41 +326,162 @@ public enum BenchCoordinator {
                     received: latest.values.reduce(0) { $0 + $1.distinct }, gaps: latest.values.reduce(0) { $0 + $1.gaps },
                     duplicates: latest.values.reduce(0) { $0 + $1.duplicates }, subscribers: latest.count))
             }
-            guard let (worker, report) = receive(control, timeoutMilliseconds: 200) else { continue }
+            guard let report = receive(control, timeoutMilliseconds: 200) else { continue }
             switch report.kind {
             case "progress":
-                if let update = report.progress { latest[worker] = update }
+                if let update = report.progress { latest[report.worker] = update }
             case "done":
-                published[worker] = report.published ?? 0
+                published[report.worker] = report.published ?? 0
                 if published.count == publisherNames.count {
                     // Every publisher is done: tell the subscribers what was sent (over this
                     // channel, so a lost end marker still counts) and give them the grace period.
                     deadline = Date().addingTimeInterval(plan.graceSeconds)
-                    for name in subscriberNames { send(BenchControl.Command(kind: "finish", published: published), to: name, on: control) }
+                    for name in subscriberNames { deliver(BenchControl.Command(kind: "finish", published: published), to: name) }
                 }
             case "result":
-                if let result = report.result { results[worker] = result }
+                if var result = report.result {
+                    result.agent = placement[report.worker].map { agents[$0].info.name }
+                    results[report.worker] = result
+                }
+            case "exited":
+                exited[report.worker] = report.status ?? -1
             default:
                 break
             }
         }
         let seconds = Date().timeIntervalSince(started)
-        for name in workers.keys { send(BenchControl.Command(kind: "stop"), to: name, on: control) }
+        for name in publisherNames + subscriberNames { deliver(BenchControl.Command(kind: "stop"), to: name) }
+        // Until every worker has exited: here, or as its agent reports.
         let exitDeadline = Date().addingTimeInterval(10)
-        while workers.values.contains(where: \.isRunning) && Date() < exitDeadline {
-            _ = receive(control, timeoutMilliseconds: 50)
+        while (workers.values.contains(where: \.isRunning) || !remote.isSubset(of: exited.keys)) && Date() < exitDeadline {
+            if let report = receive(control, timeoutMilliseconds: 50), report.kind == "exited" { exited[report.worker] = report.status ?? -1 }
         }
         return Report(
             plan: plan, published: published, subscribers: subscriberNames.compactMap { results[$0] },
-            missing: subscriberNames.filter { results[$0] == nil }, seconds: seconds)
+            missing: subscriberNames.filter { results[$0] == nil }, seconds: seconds, clock: clock, agents: agents)
     }
 
-    private static func send(_ command: BenchControl.Command, to worker: String, on socket: ZMQSocket) {
+    /// The coordinator's ROUTER: named uniquely (agents answer whoever asked), and failing a
+    /// send to a peer not yet connected instead of dropping it.
+    private static func controlSocket(_ context: ZMQContext) throws(MeshError) -> ZMQSocket {
+        do {
+            let socket = try ZMQSocket(context, .router)
+            try socket.setRoutingID(Array("coordinator-\(getpid())-\(UInt32.random(in: 0...UInt32.max))".utf8))
+            try socket.setRouterMandatory(true)
+            try socket.setLinger(milliseconds: 0)
+            return socket
+        } catch {
+            throw MeshError(.socket, "cannot make the bench control socket", cause: error)
+        }
+    }
+
+    /// The routing id the coordinator gives agent `index`.
+    private static func agentID(_ index: Int) -> String { "agent-\(index)" }
+
+    /// `host:port` as `tcp://host:port`; anything with a scheme as it is.
+    static func agentEndpoint(_ text: String) -> String {
+        text.contains("://") ? text : "tcp://" + text
+    }
+
+    /// Connects `socket` to each agent and pings it a few times: the first answer proves the
+    /// link, the shortest round trip dates the clocks.
+    private static func connectAgents(_ socket: ZMQSocket, agents: [String], timeoutSeconds: Double) throws(MeshError) -> [AgentProbe] {
+        for (index, agent) in agents.enumerated() {
+            do {
+                try socket.setConnectRoutingID(Array(agentID(index).utf8))
+                try socket.connect(agentEndpoint(agent))
+            } catch {
+                throw MeshError(.invalidConfiguration, "cannot connect to bench agent \(agent) (expected tcp://host:port or host:port)", cause: error)
+            }
+        }
+        var probes: [AgentProbe] = []
+        for (index, agent) in agents.enumerated() {
+            let id = agentID(index)
+            let deadline = monotonicNanoseconds() + UInt64(max(0.1, timeoutSeconds) * 1e9)
+            var best: (rtt: UInt64, info: BenchControl.AgentInfo, mono: Double, real: Double)?
+            var samples = 0
+            while samples < 5 {
+                guard monotonicNanoseconds() < deadline else {
+                    if best != nil { break }
+                    throw MeshError(.timedOut, "bench agent \(agent) did not answer within \(timeoutSeconds) s: is `mesh bench agent` running there, listening on that address, and reachable from here?")
+                }
+                let sentMono = monotonicNanoseconds()
+                let sentReal = BenchClock.realtime.now()
+                guard let body = try? JSONEncoder().encode(BenchControl.Command(kind: "ping")),
+                      (try? socket.send(frames: [Array(id.utf8), Array(body)], wait: false)) == true
+                else {
+                    // Not connected yet (EHOSTUNREACH): libzmq keeps trying in the background.
+                    let poller = ZMQPoller()
+                    poller.add(socket)
+                    _ = try? poller.poll(timeoutMilliseconds: 100)
+                    continue
+                }
+                // The answer, skipping late answers to earlier pings.
+                while let (from, report) = receiveFrom(socket, timeoutMilliseconds: 500) {
+                    guard from == id, report.kind == "pong", let info = report.agent, info.monotonicNanoseconds >= 0 else { continue }
+                    let gotMono = monotonicNanoseconds()
+                    let gotReal = BenchClock.realtime.now()
+                    guard info.realtimeNanoseconds > 0, gotMono >= sentMono else { break }
+                    let rtt = gotMono - sentMono
+                    let mono = (Double(info.monotonicNanoseconds) - (Double(sentMono) + Double(gotMono)) / 2) / 1000
+                    let real = (Double(info.realtimeNanoseconds) - (Double(sentReal) + Double(gotReal)) / 2) / 1000
+                    if best == nil || rtt < best!.rtt { best = (rtt, info, mono, real) }
+                    samples += 1
+                    break
+                }
+            }
+            guard let best else { continue }
+            probes.append(AgentProbe(
+                endpoint: agentEndpoint(agent), info: best.info, roundTripMicroseconds: Double(best.rtt) / 1000,
+                monotonicOffsetMicroseconds: best.mono, realtimeOffsetMicroseconds: best.real,
+                sharesKernel: best.info.bootID == HostFacts.bootID))
+        }
+        return probes
+    }
+
+    /// The local address of this host's route toward an agent (`tcp://host:port`), by
+    /// connecting a UDP socket (which sends nothing) and reading its address back.
+    static func localAddress(toward agent: String) -> String? {
+        var text = agentEndpoint(agent)
+        guard let scheme = text.range(of: "://") else { return nil }
+        text = String(text[scheme.upperBound...])
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") { return nil }  // IPv6: say it with --advertise
+        if host == "*" || host == "0.0.0.0" { host = "127.0.0.1" }
+        var hints = addrinfo()
+        hints.ai_family = AF_INET
+        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+        var found: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, "9", &hints, &found) == 0, let address = found else { return nil }
+        defer { freeaddrinfo(found) }
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        guard connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 else { return nil }
+        var local = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { return nil }
+        var buffer = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+        guard inet_ntop(AF_INET, &local.sin_addr, &buffer, socklen_t(buffer.count)) != nil else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    private static func send(_ command: BenchControl.Command, to peer: String, on socket: ZMQSocket) {
         guard let body = try? JSONEncoder().encode(command) else { return }
-        _ = try? socket.send(frames: [Array(worker.utf8), Array(body)])
+        _ = try? socket.send(frames: [Array(peer.utf8), Array(body)], wait: false)
     }
 
-    private static func receive(_ socket: ZMQSocket, timeoutMilliseconds: Int) -> (String, BenchControl.Report)? {
+    /// The next report, from a worker here or through an agent (the report names its worker).
+    private static func receive(_ socket: ZMQSocket, timeoutMilliseconds: Int) -> BenchControl.Report? {
+        receiveFrom(socket, timeoutMilliseconds: timeoutMilliseconds)?.1
+    }
+
+    /// The next report and the routing id of the peer it came from.
+    private static func receiveFrom(_ socket: ZMQSocket, timeoutMilliseconds: Int) -> (String, BenchControl.Report)? {
         let poller = ZMQPoller()
         poller.add(socket)
         guard (try? poller.poll(timeoutMilliseconds: timeoutMilliseconds)) ?? 0 > 0,

@@ -4,7 +4,9 @@ public enum BenchControl {
     /// What a worker says to the coordinator.
     public struct Report: Codable, Sendable {
         /// `hello` (connected), `ready` (mesh ready), `progress` (a subscriber's counts so
-        /// far, every second), `done` (publisher finished), `result`.
+        /// far, every second), `done` (publisher finished), `result`; from a bench agent:
+        /// `pong` (the answer to a `ping`, with ``agent``) and `exited` (a worker it started
+        /// exited, with ``status``).
         public var kind: String
         /// The worker's name, e.g. `sub-2`.
         public var worker: String
@@ -17,6 +19,10 @@ public enum BenchControl {
         public var progress: Progress?
         /// For `result`: the subscriber's figures.
         public var result: SubscriberResult?
+        /// For `pong`: the agent, its host and its clocks.
+        public var agent: AgentInfo?
+        /// For `exited`: the worker's exit status.
+        public var status: Int32?
 
         /// Makes a report.
         /// - Parameters:
@@ -26,16 +32,50 @@ public enum BenchControl {
         ///   - published: with `done`, the events published.
         ///   - progress: with `progress`, the counts so far.
         ///   - result: with `result`, the subscriber's figures.
+        ///   - agent: with `pong`, the agent's facts.
+        ///   - status: with `exited`, the worker's exit status.
         public init(
             kind: String, worker: String, endpoint: String? = nil, published: UInt64? = nil,
-            progress: Progress? = nil, result: SubscriberResult? = nil
+            progress: Progress? = nil, result: SubscriberResult? = nil, agent: AgentInfo? = nil, status: Int32? = nil
         ) {
+            self.agent = agent
+            self.status = status
             self.kind = kind
             self.worker = worker
             self.endpoint = endpoint
             self.published = published
             self.progress = progress
             self.result = result
+        }
+    }
+
+    /// What a bench agent (`mesh bench agent`) says about itself and its host in a `pong`.
+    public struct AgentInfo: Codable, Sendable, Hashable {
+        /// The agent's name (`--name`; default: its host name).
+        public var name: String
+        /// The host name of the machine (or container) it runs on.
+        public var hostname: String
+        /// The kernel's boot id (`/proc/sys/kernel/random/boot_id`): processes that report the
+        /// same one share a kernel, hence CLOCK_MONOTONIC.
+        public var bootID: String
+        /// The network namespace it runs in (`/proc/self/ns/net`, e.g. `net:[4026532281]`).
+        public var networkNamespace: String
+        /// Its process id.
+        public var pid: Int32
+        /// Processors online on its host.
+        public var cores: Int
+        /// CLOCK_MONOTONIC when it answered, in nanoseconds.
+        public var monotonicNanoseconds: UInt64
+        /// CLOCK_REALTIME when it answered, in nanoseconds since the Unix epoch.
+        public var realtimeNanoseconds: UInt64
+
+        /// Describes this process, with its clocks read now.
+        /// - Parameter name: the agent's name.
+        public static func current(name: String) -> AgentInfo {
+            AgentInfo(
+                name: name, hostname: HostFacts.hostname, bootID: HostFacts.bootID,
+                networkNamespace: HostFacts.networkNamespace, pid: HostFacts.pid, cores: HostFacts.cores,
+                monotonicNanoseconds: BenchClock.monotonic.now(), realtimeNanoseconds: BenchClock.realtime.now())
         }
     }
 
@@ -75,6 +115,8 @@ public enum BenchControl {
     public struct SubscriberResult: Codable, Sendable, Hashable {
         /// Its node id.
         public var node: String
+        /// The bench agent it ran under (`nil`: a child process of the coordinator).
+        public var agent: String?
         /// Received messages, duplicates included (bench counts).
         public var received: UInt64
         /// Distinct events received.
@@ -123,20 +165,31 @@ public enum BenchControl {
 
     /// What the coordinator says to a worker: `start` (publishers), `finish` (subscribers:
     /// the publishers are done, here is what each sent; report once nothing more arrives) or
-    /// `stop`.
+    /// `stop`. To a bench agent: `ping` (answered by a `pong`), `spawn` (start the worker
+    /// ``worker`` with ``arguments``), and any worker command with ``worker`` set, which the
+    /// agent passes on to that worker.
     public struct Command: Codable, Sendable {
-        /// `start`, `finish` or `stop`.
+        /// `start`, `finish`, `stop`, `ping` or `spawn`.
         public var kind: String
         /// With `finish`: events each publisher sent.
         public var published: [String: UInt64]?
+        /// Through an agent: the worker the command is for.
+        public var worker: String?
+        /// With `spawn`: the worker's `mesh bench worker` arguments, `--control` left out (the
+        /// agent adds its own).
+        public var arguments: [String]?
 
         /// Makes a command.
         /// - Parameters:
-        ///   - kind: `start`, `finish` or `stop`.
+        ///   - kind: `start`, `finish`, `stop`, `ping` or `spawn`.
         ///   - published: with `finish`, what each publisher sent.
-        public init(kind: String, published: [String: UInt64]? = nil) {
+        ///   - worker: through an agent, the worker it is for.
+        ///   - arguments: with `spawn`, the worker's arguments.
+        public init(kind: String, published: [String: UInt64]? = nil, worker: String? = nil, arguments: [String]? = nil) {
             self.kind = kind
             self.published = published
+            self.worker = worker
+            self.arguments = arguments
         }
     }
 }

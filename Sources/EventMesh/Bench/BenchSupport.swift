@@ -18,13 +18,18 @@ struct PublishSchedule {
     private let count: UInt64?
     private let end: UInt64?
     private let warmupEnd: UInt64
+    /// The stamp clock's reading minus CLOCK_MONOTONIC's.
+    private let clockOffset: Int64
 
     /// - Parameters:
     ///   - rate: events per second, `nil` for as fast as possible.
     ///   - count: events to publish (ignored with a duration).
     ///   - durationSeconds: how long to publish, warm-up included; `nil` to publish `count`.
     ///   - warmupSeconds: how long the warm-up lasts.
-    init(rate: Double?, count: Int, durationSeconds: Double? = nil, warmupSeconds: Double = 0) {
+    ///   - clock: the clock scheduled times are given on (the schedule itself runs on
+    ///     CLOCK_MONOTONIC, which never jumps).
+    init(rate: Double?, count: Int, durationSeconds: Double? = nil, warmupSeconds: Double = 0, clock: BenchClock = .monotonic) {
+        clockOffset = clock.offsetFromMonotonic()
         let start = monotonicNanoseconds()
         self.start = start
         interval = rate.map { UInt64(1e9 / $0) }
@@ -34,14 +39,14 @@ struct PublishSchedule {
     }
 
     /// Waits until event `sequence` is due.
-    /// - Returns: its scheduled time (CLOCK_MONOTONIC, ns), from which latency is measured,
-    ///   and whether it falls in the warm-up; `nil` once the run is over.
+    /// - Returns: its scheduled time (ns, on the schedule's clock), from which latency is
+    ///   measured, and whether it falls in the warm-up; `nil` once the run is over.
     func next(_ sequence: UInt64) -> (scheduled: UInt64, warmup: Bool)? {
         if let count, sequence > count { return nil }
         guard let interval else {
             let now = monotonicNanoseconds()
             if let end, now >= end { return nil }
-            return (now, now < warmupEnd)
+            return (stamp(now), now < warmupEnd)
         }
         let scheduled = start + (sequence - 1) * interval
         if let end, scheduled >= end { return nil }
@@ -51,7 +56,11 @@ struct PublishSchedule {
             var remaining = timespec()
             while nanosleep(&request, &remaining) != 0 { request = remaining }
         }
-        return (scheduled, scheduled < warmupEnd)
+        return (stamp(scheduled), scheduled < warmupEnd)
+    }
+
+    private func stamp(_ monotonic: UInt64) -> UInt64 {
+        UInt64(bitPattern: Int64(bitPattern: monotonic) &+ clockOffset)
     }
 }
 
@@ -69,6 +78,8 @@ struct BenchCounts {
     var warmup: UInt64 = 0
     /// When the coordinator said the publishers were done (0: not yet).
     var finishAsked: UInt64 = 0
+    /// The clock the publishers stamp scheduled times on.
+    var clock = BenchClock.monotonic
 
     /// Counts one event: its publisher, sequence number, scheduled send time, and whether it
     /// was published during the warm-up (counted for loss, duplicates and order only).
@@ -82,7 +93,8 @@ struct BenchCounts {
         }
         // Measured from the scheduled send time, so a publisher that falls behind its schedule
         // shows up as latency: that is the coordinated-omission correction.
-        _ = latency.record(max(1, now > scheduled ? now - scheduled : 0))
+        let arrival = clock == .monotonic ? now : clock.now()
+        _ = latency.record(max(1, arrival > scheduled ? arrival - scheduled : 0))
         if isNew { measured += 1 }
         if firstMeasured == nil { firstMeasured = now }
         lastMeasured = now

@@ -53,6 +53,8 @@ public enum BenchWorker {
         public var rawPeers: [String] = []
         /// Run the raw baseline (bare libzmq PUB/SUB, no mesh) instead of a mesh node.
         public var raw = false
+        /// The clock scheduled send times are stamped on and latency is measured on.
+        public var clock = BenchClock.monotonic
 
         /// Makes options.
         public init(role: Role, name: String, controlEndpoint: String, mesh: MeshConfiguration) {
@@ -143,7 +145,8 @@ public enum BenchWorker {
     private static func publish(_ options: Options, on node: MeshNode) -> UInt64 {
         let pad = EventValue.bytes([UInt8](repeating: 0x2a, count: max(0, options.payloadBytes)))
         let schedule = PublishSchedule(
-            rate: options.rate, count: options.count, durationSeconds: options.durationSeconds, warmupSeconds: options.warmupSeconds)
+            rate: options.rate, count: options.count, durationSeconds: options.durationSeconds, warmupSeconds: options.warmupSeconds,
+            clock: options.clock)
         var published: UInt64 = 0
         var sequence: UInt64 = 1
         while let (scheduled, warmup) = schedule.next(sequence) {
@@ -165,7 +168,7 @@ public enum BenchWorker {
 
 /// A subscriber's counts, updated on the node's I/O thread and read by the control loop.
 final class SubscriberState: Sendable {
-    private let counts = LockedValueBox(BenchCounts())
+    private let counts: LockedValueBox<BenchCounts>
     /// End markers received per publisher (one per path with dedup off).
     private let endMarkers = LockedValueBox<[String: Int]>([:])
     /// With dedup off, each event comes once per broker: so does each end marker, the last of
@@ -175,6 +178,9 @@ final class SubscriberState: Sendable {
 
     init(options: BenchWorker.Options, node: MeshNode) {
         self.node = node
+        var initial = BenchCounts()
+        initial.clock = options.clock
+        counts = LockedValueBox(initial)
         let mesh = options.mesh
         expectedEndMarkers = mesh.dedupEnabled ? 1 : max(1, mesh.brokers.count + mesh.peers.count)
         let work = UInt64(max(0, options.workMicroseconds)) * 1000

@@ -25,7 +25,10 @@ enum RawBench {
         private let thread: IOThread
         private let stopEndpoint: String
 
-        init(highWaterMark: Int) throws(MeshError) {
+        /// - Parameters:
+        ///   - highWaterMark: both sides' high-water mark.
+        ///   - host: the address both sides bind on (ports are OS-assigned).
+        init(highWaterMark: Int, host: String = "127.0.0.1") throws(MeshError) {
             let started = LockedValueBox<Result<BrokerAddress, MeshError>?>(nil)
             let semaphore = DispatchSemaphore(value: 0)
             let stopEndpoint = "inproc://raw-proxy-stop-\(UInt64.random(in: 1...UInt64.max))"
@@ -37,8 +40,8 @@ enum RawBench {
                     let control = try ZMQSocket(context, .pair)
                     try frontend.setReceiveHighWaterMark(highWaterMark)
                     try backend.setSendHighWaterMark(highWaterMark)
-                    try frontend.bind("tcp://127.0.0.1:*")
-                    try backend.bind("tcp://127.0.0.1:*")
+                    try frontend.bind("tcp://\(host):*")
+                    try backend.bind("tcp://\(host):*")
                     try control.bind(stopEndpoint)
                     started.withLockedValue {
                         $0 = .success(BrokerAddress(publishEndpoint: (try? frontend.lastEndpoint) ?? "", subscribeEndpoint: (try? backend.lastEndpoint) ?? ""))
@@ -123,7 +126,8 @@ enum RawBench {
         }
         var body = [UInt8](repeating: 0x2a, count: 24 + max(0, options.payloadBytes))
         let schedule = PublishSchedule(
-            rate: options.rate, count: options.count, durationSeconds: options.durationSeconds, warmupSeconds: options.warmupSeconds)
+            rate: options.rate, count: options.count, durationSeconds: options.durationSeconds, warmupSeconds: options.warmupSeconds,
+            clock: options.clock)
         var published: UInt64 = 0
         var sequence: UInt64 = 1
         while let (scheduled, warmup) = schedule.next(sequence) {
@@ -140,6 +144,7 @@ enum RawBench {
 
     private static func runSubscriber(_ options: BenchWorker.Options, data: ZMQSocket, control: ZMQSocket, report: (BenchControl.Report) -> Void) {
         var counts = BenchCounts()
+        counts.clock = options.clock
         // Ready once a hello from every publisher has arrived: the subscription is live on
         // each path.
         var greeted = Set<[UInt8]>()
