@@ -86,6 +86,8 @@ struct BenchFanoutCommand: ParsableCommand {
     var agents: String?
     @Option(help: ArgumentHelp("With --agents: the address agents reach this host at (default: the local address of the route to the first agent).", valueName: "host"))
     var advertise: String?
+    @Option(help: ArgumentHelp("The clock latency is measured on: auto (CLOCK_MONOTONIC unless an agent runs on another kernel, then CLOCK_REALTIME), monotonic or realtime.", valueName: "auto|monotonic|realtime"))
+    var clock = "auto"
     @Option(name: .customLong("agent-timeout"), help: ArgumentHelp("With --agents: seconds to wait for each agent's first answer.", valueName: "seconds"))
     var agentTimeout: Double = 15
     @Option(name: .customLong("max-loss"), help: ArgumentHelp("Exit 1 if any subscriber lost more events.", valueName: "n")) var maxLoss: UInt64?
@@ -115,6 +117,7 @@ struct BenchFanoutCommand: ParsableCommand {
             }
         }
         if advertise != nil && agentList.isEmpty { throw ValidationError("--advertise goes with --agents") }
+        if clock != "auto" && BenchClock(rawValue: clock) == nil { throw ValidationError("--clock must be auto, monotonic or realtime") }
         if !(agentTimeout > 0) { throw ValidationError("--agent-timeout must be a positive number of seconds") }
         if saturation && (count != nil || rates != nil) {
             throw ValidationError("--saturation chooses the rates itself and times each probe: give --duration (and --rate to start from), not --count or --rates")
@@ -170,7 +173,10 @@ struct BenchFanoutCommand: ParsableCommand {
             command: (["mesh"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
             meshVersion: Mesh.configuration.version, executable: executable)
         var probes: [BenchCoordinator.AgentProbe] = []
-        var clock = BenchClock.monotonic
+        var clock = BenchClock(rawValue: self.clock) ?? .monotonic
+        if clock == .realtime {
+            environment.latencyClock = "CLOCK_REALTIME (--clock realtime)"
+        }
         if !agentList.isEmpty {
             do {
                 probes = try BenchCoordinator.probe(agents: agentList, timeoutSeconds: agentTimeout)
@@ -178,8 +184,8 @@ struct BenchFanoutCommand: ParsableCommand {
                 printError("mesh bench fanout: \(error)")
                 throw ExitCode.failure
             }
-            clock = BenchCoordinator.chooseClock(probes)
-            environment.latencyClock = clock == .monotonic
+            clock = BenchClock(rawValue: self.clock) ?? BenchCoordinator.chooseClock(probes)
+            environment.latencyClock = self.clock != "auto" ? "\(clock.systemName) (--clock \(self.clock))" : clock == .monotonic
                 ? "CLOCK_MONOTONIC, shared by this host and every agent (one kernel, boot id \(probes[0].info.bootID))"
                 : "CLOCK_REALTIME: the agents run on other kernels, so figures include the clock offsets below"
         }
@@ -210,7 +216,7 @@ struct BenchFanoutCommand: ParsableCommand {
         base.agents = agentList
         base.advertiseHost = advertise
         base.agentTimeoutSeconds = agentTimeout
-        if !agentList.isEmpty { base.clock = clock }
+        base.clock = clock
         let progress = ProgressLine()
 
         if saturation {

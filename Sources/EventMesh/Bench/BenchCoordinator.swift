@@ -104,6 +104,19 @@ public enum BenchCoordinator {
         /// Whether it runs on this host's kernel (same boot id), so CLOCK_MONOTONIC is shared.
         public var sharesKernel: Bool
 
+        /// Makes a probe.
+        public init(
+            endpoint: String, info: BenchControl.AgentInfo, roundTripMicroseconds: Double,
+            monotonicOffsetMicroseconds: Double, realtimeOffsetMicroseconds: Double, sharesKernel: Bool
+        ) {
+            self.endpoint = endpoint
+            self.info = info
+            self.roundTripMicroseconds = roundTripMicroseconds
+            self.monotonicOffsetMicroseconds = monotonicOffsetMicroseconds
+            self.realtimeOffsetMicroseconds = realtimeOffsetMicroseconds
+            self.sharesKernel = sharesKernel
+        }
+
         /// Its offset on `clock`, in microseconds.
         public func offsetMicroseconds(_ clock: BenchClock) -> Double {
             clock == .monotonic ? monotonicOffsetMicroseconds : realtimeOffsetMicroseconds
