@@ -2,7 +2,8 @@
 # The cluster test tier (`make test-cluster`, part of `make test`): builds the image offline,
 # runs the compose tests (cluster/compose-test.sh, then its --dedup-off check, which must see
 # the exactly-once check fail without dedup) and the multi-host tests in network namespaces
-# (cluster/netns-test.sh, with the image's static mesh).
+# (cluster/netns-test.sh, and the distributed load test cluster/netns-bench-test.sh, with the
+# image's static mesh).
 #
 # It runs when it can: as root, with a Docker engine answering and docker-compose, debootstrap,
 # ip, tc, iptables and jq installed. When it cannot, it says why and exits 0 (skipped), unless
@@ -40,7 +41,10 @@ cluster/compose-test.sh
 echo "== cluster tier: without dedup the exactly-once check must fail (cluster/compose-test.sh --dedup-off)"
 cluster/compose-test.sh --dedup-off
 
+static_mesh="$(swift build -c release --static-swift-stdlib --scratch-path .build-static --show-bin-path)/mesh"
 echo "== cluster tier: multi-host tests in network namespaces (cluster/netns-test.sh)"
-cluster/netns-test.sh --mesh "$(swift build -c release --static-swift-stdlib --scratch-path .build-static --show-bin-path)/mesh"
+cluster/netns-test.sh --mesh "$static_mesh"
+echo "== cluster tier: the distributed load test, four agents in namespaces (cluster/netns-bench-test.sh)"
+cluster/netns-bench-test.sh --mesh "$static_mesh"
 
 echo "== cluster tier passed in $((SECONDS - started)) s"
