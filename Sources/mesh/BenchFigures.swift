@@ -1,8 +1,8 @@
 import EventMesh
 
 /// The chart `mesh bench fanout --svg` draws from its report: for one step, throughput per
-/// node and each node's latency percentiles; for a sweep, the slowest node's throughput and the
-/// worst p99 per step; for a saturation search, every probe. Mesh solid, raw libzmq dashed;
+/// node and each node's latency percentiles; for a sweep, the slowest node's throughput, the
+/// total delivered per second over every subscriber, and the worst p99 per step; for a saturation search, every probe. Mesh solid, raw libzmq dashed;
 /// where a step ran more than once, each figure is the median over its runs.
 enum BenchFigures {
     static let percentiles = ["p50", "p90", "p99", "p99.9", "max"]
@@ -62,12 +62,16 @@ enum BenchFigures {
         let xLabel = counts.count > 1 && rates.count > 1 ? "subscribers @ rate per publisher"
             : rates.count > 1 ? "rate per publisher" : "subscribers"
         var throughput: [BenchChart.Series] = []
+        var total: [BenchChart.Series] = []
         var latency: [BenchChart.Series] = []
         for (kind, line, raw) in [("mesh", BenchChart.LineStyle.solid, false), ("raw", .dashed, true)] {
             let summaries = steps.compactMap { step in step.summary.map { (step, $0) } }
             if raw && summaries.allSatisfy({ $0.1.rawThroughput == nil }) { continue }
             throughput.append(BenchChart.Series(name: kind, group: kind, line: line, points: summaries.map { step, summary in
                 BenchChart.Point(label: label(step), y: raw ? summary.rawThroughput ?? 0 : summary.meshThroughput)
+            }))
+            total.append(BenchChart.Series(name: kind, group: kind, line: line, points: summaries.map { step, summary in
+                BenchChart.Point(label: label(step), y: raw ? summary.rawTotalThroughput ?? 0 : summary.meshTotalThroughput)
             }))
             latency.append(BenchChart.Series(name: kind, group: kind, line: line, points: summaries.map { step, summary in
                 BenchChart.Point(label: label(step), y: raw ? summary.rawP99Microseconds ?? 0 : summary.meshP99Microseconds)
@@ -76,6 +80,8 @@ enum BenchFigures {
         return [
             BenchChart.Panel(title: "Throughput at the slowest node, per step", xLabel: xLabel, yLabel: "events/s",
                              categoricalX: true, series: throughput),
+            BenchChart.Panel(title: "Delivered per second over every subscriber, per step", xLabel: xLabel, yLabel: "events/s",
+                             categoricalX: true, series: total),
             BenchChart.Panel(title: "p99 latency at the worst node, per step", xLabel: xLabel, yLabel: "latency (µs)",
                              categoricalX: true, logarithmicY: true, series: latency),
         ]
