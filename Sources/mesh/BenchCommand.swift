@@ -13,7 +13,7 @@ import Musl
 struct BenchFanoutCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fanout",
-        abstract: "Publishers and subscribers as child processes, through brokers in this process or as a peer mesh.",
+        abstract: "Publishers and subscribers as child processes (or subscribers on bench agents on other hosts), through brokers in this process or as a peer mesh.",
         discussion: """
             Each publisher publishes --count events (or for --duration seconds) of --size bytes \
             at --rate (or as fast as it can), then an end marker carrying its last sequence \
