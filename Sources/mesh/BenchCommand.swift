@@ -191,9 +191,9 @@ struct BenchFanoutCommand: ParsableCommand {
         }
         for line in environment.summaryLines { print(line) }
         for probe in probes {
-            print(String(format: "agent %@ at %@: host %@, %@, %d CPU(s), pid %d; round trip %.0f µs, clock offset %+.0f µs (%@)",
+            print(String(format: "agent %@ at %@: host %@, %@, %d CPU(s), pid %d; round trip %.0f µs, clock offset %+.0f µs (%@; kernel clock source %@)",
                          probe.info.name, probe.endpoint, probe.info.hostname, probe.info.networkNamespace, probe.info.cores, probe.info.pid,
-                         probe.roundTripMicroseconds, probe.offsetMicroseconds(clock), clock.systemName))
+                         probe.roundTripMicroseconds, probe.offsetMicroseconds(clock), clock.systemName, probe.info.clockSource))
             if probe.clocksDisagree(clock) {
                 printError(String(format: "warning: the %@ of agent %@ and of this host disagree by %.0f µs, more than half the %.0f µs round trip explains: latency measured at its subscribers is off by about that much",
                                   clock.systemName, probe.info.name, abs(probe.offsetMicroseconds(clock)), probe.roundTripMicroseconds))

@@ -30,6 +30,9 @@ import Testing
         #expect(info.bootID.count == 36, "boot id '\(info.bootID)'")
         #expect(info.networkNamespace.hasPrefix("net:["), "namespace '\(info.networkNamespace)'")
         #expect(info.pid == getpid())
+        let source = (try? String(contentsOfFile: "/sys/devices/system/clocksource/clocksource0/current_clocksource", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(info.clockSource == (source ?? "unknown"))
         #expect(info.realtimeNanoseconds > 1_700_000_000 * 1_000_000_000)
     }
 }

@@ -59,6 +59,14 @@ enum HostFacts {
         return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// The kernel's clock source (`tsc`, `kvm-clock` …).
+    static var clockSource: String {
+        guard let text = try? String(contentsOfFile: "/sys/devices/system/clocksource/clocksource0/current_clocksource", encoding: .utf8)
+        else { return "unknown" }
+        let name = String(text.filter { !$0.isWhitespace })
+        return name.isEmpty ? "unknown" : name
+    }
+
     static var pid: Int32 { getpid() }
 
     static var cores: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }

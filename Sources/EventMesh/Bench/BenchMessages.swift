@@ -64,6 +64,9 @@ public enum BenchControl {
         public var pid: Int32
         /// Processors online on its host.
         public var cores: Int
+        /// The kernel's clock source (`/sys/devices/system/clocksource/clocksource0/current_clocksource`,
+        /// e.g. `tsc`, `kvm-clock`), or `unknown`.
+        public var clockSource: String = "unknown"
         /// CLOCK_MONOTONIC when it answered, in nanoseconds.
         public var monotonicNanoseconds: UInt64
         /// CLOCK_REALTIME when it answered, in nanoseconds since the Unix epoch.
@@ -75,6 +78,7 @@ public enum BenchControl {
             AgentInfo(
                 name: name, hostname: HostFacts.hostname, bootID: HostFacts.bootID,
                 networkNamespace: HostFacts.networkNamespace, pid: HostFacts.pid, cores: HostFacts.cores,
+                clockSource: HostFacts.clockSource,
                 monotonicNanoseconds: BenchClock.monotonic.now(), realtimeNanoseconds: BenchClock.realtime.now())
         }
     }
