@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The cluster test tier (`make test-cluster`, part of `make test`): builds the image offline,
 # runs the compose tests (cluster/compose-test.sh, then its --dedup-off check, which must see
-# the exactly-once check fail without dedup) and the multi-host tests in network namespaces
+# the exactly-once check fail without dedup; cluster/compose-bench-test.sh, the profile bench of
+# docker-compose.yml end to end) and the multi-host tests in network namespaces
 # (cluster/netns-test.sh, and the distributed load test cluster/netns-bench-test.sh, with the
 # image's static mesh).
 #
@@ -40,6 +41,8 @@ echo "== cluster tier: compose tests (cluster/compose-test.sh)"
 cluster/compose-test.sh
 echo "== cluster tier: without dedup the exactly-once check must fail (cluster/compose-test.sh --dedup-off)"
 cluster/compose-test.sh --dedup-off
+echo "== cluster tier: the bench profile, subscribers in four agent containers (cluster/compose-bench-test.sh)"
+cluster/compose-bench-test.sh
 
 static_mesh="$(swift build -c release --static-swift-stdlib --scratch-path .build-static --show-bin-path)/mesh"
 echo "== cluster tier: multi-host tests in network namespaces (cluster/netns-test.sh)"
