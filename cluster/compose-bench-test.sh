@@ -2,8 +2,9 @@
 # Cluster test of the profile `bench` of docker-compose.yml: a load test whose subscribers run in
 # four agent containers. Runs it end to end the way the file's header shows, under a project name
 # of its own (meshbench<pid>t<time>) and with a results folder of its own (MESH_BENCH_RESULTS, a
-# temporary folder); bench projects left by an earlier run that no longer runs are removed first,
-# and a trap takes this one down (`down -v`) and removes its results folder on exit.
+# temporary folder); bench projects and results folders left by an earlier run that no longer
+# runs are removed first, and a trap takes this one down (`down -v`) and removes its results
+# folder on exit.
 #
 #   docker-compose -p PROJECT --profile bench up --exit-code-from bench bench
 #
@@ -205,12 +206,21 @@ stale=$( { docker ps -a --format '{{ .Label "com.docker.compose.project" }}'
            docker network ls --format '{{ .Label "com.docker.compose.project" }}'
            docker volume ls --format '{{ .Label "com.docker.compose.project" }}'; } 2>/dev/null \
          | grep -E "^${prefix}[0-9]+t[0-9]+$" | sort -u || true)
+alive() { kill -0 "$1" 2>/dev/null && tr '\0' ' ' < /proc/"$1"/cmdline 2>/dev/null | grep -q compose-bench-test; }
 for name in $stale; do
   owner=${name#"$prefix"}; owner=${owner%%t*}
-  if ! kill -0 "$owner" 2>/dev/null || ! tr '\0' ' ' < /proc/"$owner"/cmdline 2>/dev/null | grep -q compose-bench-test; then
+  if ! alive "$owner"; then
     say "removing stale bench project $name"
     remove_project "$name"
   fi
+done
+# Their results folders too.
+for folder in "${TMPDIR:-/tmp}/$prefix"*t*.*; do
+  [ -d "$folder" ] && [ "$folder" != "$results" ] || continue
+  name=$(basename "$folder"); name=${name%%.*}
+  [[ "$name" =~ ^${prefix}[0-9]+t[0-9]+$ ]] || continue
+  owner=${name#"$prefix"}; owner=${owner%%t*}
+  alive "$owner" || rm -rf "$folder"
 done
 
 export MESH_BENCH_RESULTS=$results MESH_BENCH_SUBSCRIBERS=$SUBSCRIBERS MESH_BENCH_COUNT=$COUNT \
