@@ -170,6 +170,14 @@ extension ZMQSocket {
         try setOption(ZMQ_ROUTER_MANDATORY, Int32(enabled ? 1 : 0), name: "ZMQ_ROUTER_MANDATORY")
     }
 
+    /// For ROUTER: when a peer connects with a routing id already in use, hand the id over to
+    /// the new connection instead of refusing it (a restarted peer takes its name back at once).
+    /// - Parameter enabled: whether to hand routing ids over.
+    /// - Throws: ``ZMQError``.
+    public func setRouterHandover(_ enabled: Bool) throws(ZMQError) {
+        try setOption(ZMQ_ROUTER_HANDOVER, Int32(enabled ? 1 : 0), name: "ZMQ_ROUTER_HANDOVER")
+    }
+
     /// Whether the last frame received has more frames after it.
     public var hasMoreFrames: Bool {
         get throws(ZMQError) { try intOption(ZMQ_RCVMORE, name: "ZMQ_RCVMORE") != 0 }

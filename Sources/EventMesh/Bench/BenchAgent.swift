@@ -63,6 +63,9 @@ public final class BenchAgent: @unchecked Sendable {
         }
         do {
             workerSocket = try ZMQSocket(context, .router)
+            // The next run's worker of the same name may connect before the last one's
+            // connection is gone.
+            try workerSocket.setRouterHandover(true)
             try workerSocket.bind("tcp://127.0.0.1:*")
             workerEndpoint = try workerSocket.lastEndpoint
         } catch {
@@ -78,15 +81,19 @@ public final class BenchAgent: @unchecked Sendable {
     /// Serves coordinators until ``stop()``; every worker still running is terminated on the
     /// way out.
     public func run() {
-        var workers: [String: Process] = [:]
-        var coordinator: [UInt8]?
+        // Each worker with the coordinator that started it: its reports (and the news of its
+        // exit) go to that one only, so a worker of an earlier run can never be taken for one
+        // of the next.
+        var workers: [String: (process: Process, coordinator: [UInt8])] = [:]
+        // Kept after a worker exits, for what it sent just before.
+        var routes: [String: [UInt8]] = [:]
         defer {
-            for process in workers.values where process.isRunning { process.terminate() }
-            for process in workers.values { process.waitUntilExit() }
+            for worker in workers.values where worker.process.isRunning { worker.process.terminate() }
+            for worker in workers.values { worker.process.waitUntilExit() }
         }
-        func report(_ report: BenchControl.Report) {
-            guard let coordinator, let body = try? JSONEncoder().encode(report) else { return }
-            _ = try? upstream.send(frames: [coordinator, Array(body)])
+        func report(_ report: BenchControl.Report, to coordinator: [UInt8]) {
+            guard let body = try? JSONEncoder().encode(report) else { return }
+            _ = try? upstream.send(frames: [coordinator, Array(body)], wait: false)
         }
         let poller = ZMQPoller()
         let upstreamIndex = poller.add(upstream)
@@ -99,13 +106,13 @@ public final class BenchAgent: @unchecked Sendable {
                         logger.warning("bench agent: dropped a malformed control message", metadata: ["frames": "\(frames.count)"])
                         continue
                     }
-                    coordinator = frames[0]
+                    let coordinator = frames[0]
                     switch command.kind {
                     case "ping":
-                        report(BenchControl.Report(kind: "pong", worker: options.name, agent: .current(name: options.name)))
+                        report(BenchControl.Report(kind: "pong", worker: options.name, agent: .current(name: options.name)), to: coordinator)
                     case "spawn":
                         guard let name = command.worker, let arguments = command.arguments else { continue }
-                        if let old = workers[name], old.isRunning {
+                        if let old = workers[name]?.process, old.isRunning {
                             // A worker of an earlier run that did not stop: it would take the name.
                             old.terminate()
                             old.waitUntilExit()
@@ -115,11 +122,13 @@ public final class BenchAgent: @unchecked Sendable {
                         process.arguments = ["bench", "worker"] + arguments + ["--control", workerEndpoint]
                         do {
                             try process.run()
-                            workers[name] = process
+                            workers[name] = (process, coordinator)
+                            routes[name] = coordinator
                             logger.info("bench agent: started worker", metadata: ["worker": "\(name)", "pid": "\(process.processIdentifier)"])
                         } catch {
+                            workers[name] = nil
                             logger.error("bench agent: cannot start worker", metadata: ["worker": "\(name)", "error": "\(error)"])
-                            report(BenchControl.Report(kind: "exited", worker: name, status: -1))
+                            report(BenchControl.Report(kind: "exited", worker: name, status: -1), to: coordinator)
                         }
                     default:
                         // A worker's command: passed on as it came.
@@ -130,13 +139,13 @@ public final class BenchAgent: @unchecked Sendable {
             }
             if poller.isReadable(workerIndex) {
                 while let frames = (try? workerSocket.receive(wait: false)) ?? nil {
-                    guard frames.count == 2, let coordinator else { continue }
-                    _ = try? upstream.send(frames: [coordinator, frames[1]])
+                    guard frames.count == 2, let coordinator = routes[String(decoding: frames[0], as: UTF8.self)] else { continue }
+                    _ = try? upstream.send(frames: [coordinator, frames[1]], wait: false)
                 }
             }
-            for (name, process) in workers where !process.isRunning {
-                logger.info("bench agent: worker exited", metadata: ["worker": "\(name)", "status": "\(process.terminationStatus)"])
-                report(BenchControl.Report(kind: "exited", worker: name, status: process.terminationStatus))
+            for (name, worker) in workers where !worker.process.isRunning {
+                logger.info("bench agent: worker exited", metadata: ["worker": "\(name)", "status": "\(worker.process.terminationStatus)"])
+                report(BenchControl.Report(kind: "exited", worker: name, status: worker.process.terminationStatus), to: worker.coordinator)
                 workers[name] = nil
             }
         }
