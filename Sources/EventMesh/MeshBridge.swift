@@ -192,19 +192,44 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
             logger.error("event not sent: it cannot be encoded", metadata: ["event_id": "\(event.id)", "type": "\(type)", "error": "\(error)"])
             return
         }
-        if case .block(let timeout) = configuration.overflow, !waitForRoom(milliseconds: timeout) {
-            logger.warning("event dropped: the outbox stayed full for the blocking timeout", metadata: [
-                "event_id": "\(event.id)", "type": "\(type)", "timeout_ms": "\(timeout)"])
-        }
-        let wasEmpty = state.withLockedValue { state -> Bool? in
-            guard state.outbox.count < configuration.outboxCapacity else {
-                state.stats.queueDrops += 1
-                return nil
+        // With the block policy: wait for room and take it under the lock, again if another
+        // publishing thread took the room first, until the timeout. With drop: once.
+        let timeout: Int? = if case .block(let milliseconds) = configuration.overflow { milliseconds } else { nil }
+        // Read the clock only once the outbox has been found full.
+        var deadline: UInt64?
+        var now: UInt64 = 0
+        while true {
+            let giveUp = timeout == nil || deadline.map { now >= $0 } == true
+            var dropped = false
+            let wasEmpty = state.withLockedValue { state -> Bool? in
+                guard state.outbox.count < configuration.outboxCapacity else {
+                    // A stopping bridge makes no more room: waiting would only spin.
+                    if giveUp || state.phase == .stopping || state.phase == .stopped {
+                        state.stats.queueDrops += 1
+                        dropped = true
+                    }
+                    return nil
+                }
+                state.outbox.append(OutboundMessage(type: type, body: body))
+                return state.outbox.count == 1
             }
-            state.outbox.append(OutboundMessage(type: type, body: body))
-            return state.outbox.count == 1
+            if let wasEmpty {
+                if wasEmpty { wakeup.signal() }
+                return
+            }
+            if dropped {
+                if let timeout {
+                    logger.warning("event dropped: the outbox stayed full for the blocking timeout", metadata: [
+                        "event_id": "\(event.id)", "type": "\(type)", "timeout_ms": "\(timeout)"])
+                }
+                return
+            }
+            now = monotonicNanoseconds()
+            let end = deadline ?? now + UInt64(max(0, timeout ?? 0)) * 1_000_000
+            deadline = end
+            if now < end { _ = waitForRoom(milliseconds: max(1, Int((end - now) / 1_000_000))) }
+            now = monotonicNanoseconds()
         }
-        if wasEmpty == true { wakeup.signal() }
     }
 
     /// Re-publishes an event that arrived from elsewhere (a relay's job): its id, origin and

@@ -102,3 +102,50 @@ extension MeshConcurrencyTests {
         #expect(await eventually { listener.bridge.stats.subscribedPrefixes == ["_mesh.", "steady."] })
     }
 }
+
+extension MeshConcurrencyTests {
+    /// The block policy with more publishing threads than outbox places: a thread that found
+    /// room, and lost it to another before taking it, waits again instead of dropping.
+    @Test func theBlockPolicyDropsNothingWhenThreadsRaceForTheLastPlace() async throws {
+        let broker = try Broker()
+        let address = try broker.start()
+        defer { broker.stop() }
+        var publisherConfiguration = MeshConfiguration(nodeID: "racer", brokers: [address], logger: Logger(label: "test"))
+        publisherConfiguration.overflow = .block(timeoutMilliseconds: 10_000)
+        publisherConfiguration.outboxCapacity = 1
+        let publisher = try MeshNode(configuration: publisherConfiguration)
+        let listener = try MeshNode(configuration: MeshConfiguration(nodeID: "listener", brokers: [address], logger: Logger(label: "test")))
+        let seen = Seen()
+        listener.bus.subscribe("race.>") { event in seen.ids.withLockedValue { $0.append(event.id) } }
+        try publisher.start()
+        try listener.start()
+        defer {
+            publisher.stop()
+            listener.stop()
+        }
+        await publisher.ready()
+        await listener.ready()
+
+        let threads = 6
+        let perThread = 400
+        let done = LockedValueBox(0)
+        let failures = LockedValueBox(0)
+        for thread in 0..<threads {
+            Thread.detachNewThread {
+                for index in 0..<perThread {
+                    do {
+                        try publisher.publish(EventType(unchecked: "race.t\(thread)"), data: .int(Int64(index)))
+                    } catch {
+                        failures.withLockedValue { $0 += 1 }
+                    }
+                }
+                done.withLockedValue { $0 += 1 }
+            }
+        }
+        #expect(await eventually { done.withLockedValue { $0 } == threads })
+        #expect(failures.withLockedValue { $0 } == 0, "publish timed out")
+        #expect(publisher.bridge.stats.queueDrops == 0, "events dropped with the block policy")
+        #expect(await eventually { seen.count == threads * perThread }, "received \(seen.count) of \(threads * perThread)")
+        #expect(listener.bridge.stats.lost == 0)
+    }
+}
