@@ -172,16 +172,21 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
     public func accept(_ event: Event) {
         guard !event.isLocal else { return }
         let type = event.type.name
+        var stoppedDrops: UInt64?
         let sequence = state.withLockedValue { state -> UInt64? in
             guard state.phase == .starting || state.phase == .running || state.phase == .idle else {
                 state.stats.droppedAfterStop += 1
+                stoppedDrops = state.stoppedDropLog.note()
                 return nil
             }
             state.stats.published += 1
             // One hash of the type name: incremented in place.
             return state.sequences[type, default: 0].increment()
         }
-        guard let sequence else { return }
+        guard let sequence else {
+            logStoppedDrops(stoppedDrops, type: type)
+            return
+        }
         var stamped = event
         stamped.origin = EventOrigin(node: origin.node, incarnation: origin.incarnation, sequence: sequence, hops: 0)
         let body: [UInt8]
@@ -201,12 +206,14 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
         while true {
             let giveUp = timeout == nil || deadline.map { now >= $0 } == true
             var dropped = false
+            var report: UInt64?
             let wasEmpty = state.withLockedValue { state -> Bool? in
                 guard state.outbox.count < configuration.outboxCapacity else {
                     // A stopping bridge makes no more room: waiting would only spin.
                     if giveUp || state.phase == .stopping || state.phase == .stopped {
                         state.stats.queueDrops += 1
                         dropped = true
+                        if timeout == nil { report = state.queueDropLog.note() }
                     }
                     return nil
                 }
@@ -221,6 +228,8 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
                 if let timeout {
                     logger.warning("event dropped: the outbox stayed full for the blocking timeout", metadata: [
                         "event_id": "\(event.id)", "type": "\(type)", "timeout_ms": "\(timeout)"])
+                } else {
+                    logQueueDrops(report, type: type)
                 }
                 return
             }
@@ -243,7 +252,14 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
     public func forward(_ event: Event, hopLimit: Int) -> Bool {
         guard var origin = event.origin else { return false }
         guard origin.hops < hopLimit else {
-            state.withLockedValue { $0.stats.hopLimitDrops += 1 }
+            let report = state.withLockedValue { state -> UInt64? in
+                state.stats.hopLimitDrops += 1
+                return state.hopLimitDropLog.note()
+            }
+            if let report {
+                logger.notice("events not relayed: they travelled the hop limit (counted in hopLimitDrops)", metadata: [
+                    "dropped": "\(report)", "type": "\(event.type.name)", "hop_limit": "\(hopLimit)"])
+            }
             return false
         }
         origin.hops += 1
@@ -257,22 +273,42 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
             logger.error("event not relayed: it cannot be encoded", metadata: ["event_id": "\(event.id)", "error": "\(error)"])
             return false
         }
+        var stoppedDrops: UInt64?
+        var queueDrops: UInt64?
         let wasEmpty = state.withLockedValue { state -> Bool? in
             guard state.phase == .starting || state.phase == .running else {
                 state.stats.droppedAfterStop += 1
+                stoppedDrops = state.stoppedDropLog.note()
                 return nil
             }
             guard state.outbox.count < configuration.outboxCapacity else {
                 state.stats.queueDrops += 1
+                queueDrops = state.queueDropLog.note()
                 return nil
             }
             state.stats.forwarded += 1
             state.outbox.append(OutboundMessage(type: event.type.name, body: body))
             return state.outbox.count == 1
         }
-        guard let wasEmpty else { return false }
+        guard let wasEmpty else {
+            logStoppedDrops(stoppedDrops, type: event.type.name)
+            logQueueDrops(queueDrops, type: event.type.name)
+            return false
+        }
         if wasEmpty { wakeup.signal() }
         return true
+    }
+
+    private func logQueueDrops(_ count: UInt64?, type: String) {
+        guard let count else { return }
+        logger.warning("events dropped: the outbox is full (policy drop; counted in queueDrops)", metadata: [
+            "dropped": "\(count)", "type": "\(type)", "capacity": "\(configuration.outboxCapacity)"])
+    }
+
+    private func logStoppedDrops(_ count: UInt64?, type: String) {
+        guard let count else { return }
+        logger.notice("events not sent: the bridge has stopped (counted in droppedAfterStop)", metadata: [
+            "dropped": "\(count)", "type": "\(type)"])
     }
 
     /// Waits until the outbox has room, for at most `milliseconds`.
@@ -408,10 +444,32 @@ extension MeshBridge {
         /// The endpoints this node's sockets connected to and are connected to now, as
         /// `outbound ENDPOINT` and `inbound ENDPOINT`, as the socket monitors name them.
         var connectedEndpoints: Set<String> = []
+        /// Rate limits for the log lines of counted drops (one line a second at most, each).
+        var queueDropLog = DropLog()
+        var stoppedDropLog = DropLog()
+        var hopLimitDropLog = DropLog()
 
         init(dedup: DedupWindow) {
             self.dedup = dedup
         }
+    }
+}
+
+/// Rate-limits the log line of a kind of counted drop: the first drop is logged at once, later
+/// ones at most once a second, each line with how many were dropped since the last one.
+struct DropLog {
+    private var lastLine: UInt64 = 0
+    private var unlogged: UInt64 = 0
+
+    /// Notes one drop.
+    /// - Parameter now: the time (CLOCK_MONOTONIC, ns).
+    /// - Returns: how many drops to report now (this one included), or `nil` to stay quiet.
+    mutating func note(now: UInt64 = monotonicNanoseconds()) -> UInt64? {
+        unlogged += 1
+        guard lastLine == 0 || now &- lastLine >= 1_000_000_000 else { return nil }
+        lastLine = now
+        defer { unlogged = 0 }
+        return unlogged
     }
 }
 

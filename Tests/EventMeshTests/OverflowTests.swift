@@ -126,3 +126,27 @@ final class StallingSubscriber: Sendable {
         #expect(publisher.bridge.stats.queueDrops == 0)
     }
 }
+
+@Suite struct DropLogTests {
+    @Test func theFirstDropIsLoggedAtOnceThenAtMostOnceASecondWithTheCountSince() {
+        var log = DropLog()
+        #expect(log.note(now: 5_000) == 1)
+        #expect(log.note(now: 6_000) == nil)
+        #expect(log.note(now: 999_999_999) == nil)
+        #expect(log.note(now: 1_000_005_000) == 3)
+        #expect(log.note(now: 1_000_005_001) == nil)
+    }
+
+    @Test func anOutboxDropUnderTheDropPolicyIsCountedAndLogged() throws {
+        let recorder = LogRecorder()
+        var configuration = MeshConfiguration(nodeID: "full", brokers: [], logger: recorder.logger)
+        configuration.outboxCapacity = 2
+        // Not started: nothing drains the outbox, so the third event on finds it full.
+        let node = try MeshNode(configuration: configuration)
+        for index in 0..<5 { node.bus.publish("test.drop", data: .int(Int64(index))) }
+        #expect(node.bridge.stats.queueDrops == 3)
+        #expect(recorder.contains("events dropped: the outbox is full", "dropped=1", "type=test.drop", "capacity=2"), "\(recorder.all)")
+        // The next two within the second are counted, not logged.
+        #expect(recorder.all.filter { $0.contains("events dropped") }.count == 1)
+    }
+}
