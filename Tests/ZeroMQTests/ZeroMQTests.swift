@@ -210,13 +210,26 @@ func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         let poller = ZMQPoller()
         let index = poller.add(fileDescriptor: wakeup.fileDescriptor)
         #expect(try poller.poll(timeoutMilliseconds: 0) == 0)
-        let thread = Thread { wakeup.signal(); wakeup.signal() }
+        let thread = Thread { wakeup.signal() }
         thread.start()
         // Without the signal this waits out the 10 s timeout and the expectation fails.
         #expect(try poller.poll(timeoutMilliseconds: 10_000) == 1)
         #expect(poller.isReadable(index))
         wakeup.drain()
         #expect(try poller.poll(timeoutMilliseconds: 0) == 0)
+    }
+
+    @Test func signalsBeforeADrainCoalesceIntoOneWakeup() throws {
+        let wakeup = try ZMQWakeup()
+        let poller = ZMQPoller()
+        _ = poller.add(fileDescriptor: wakeup.fileDescriptor)
+        for _ in 0..<1000 { wakeup.signal() }
+        #expect(try poller.poll(timeoutMilliseconds: 0) == 1)
+        wakeup.drain()
+        #expect(try poller.poll(timeoutMilliseconds: 0) == 0, "one drain did not consume every signal")
+        wakeup.drain()  // nothing pending: returns at once
+        wakeup.signal()
+        #expect(try poller.poll(timeoutMilliseconds: 0) == 1, "a signal after a drain did not wake")
     }
 
     @Test func aPollerReportsWhichSocketIsReady() throws {
