@@ -167,7 +167,7 @@ if [ -n "$curve" ]; then
   check "fan-out curve"
   curve_rate=${rate:-5k}
   say "curve: subscribers $curve_subscribers at $curve_rate per publisher, ${curve_duration} s (warm-up ${curve_warmup} s), repeat $curve_repeat"
-  in_ns coord "$mesh" bench fanout --agents "$agent_list" --subscribers "$curve_subscribers" --rate "$curve_rate" \
+  in_ns coord timeout 3600 "$mesh" bench fanout --agents "$agent_list" --subscribers "$curve_subscribers" --rate "$curve_rate" \
     --duration "$curve_duration" --warmup "$curve_warmup" --repeat "$curve_repeat" --raw \
     --json "$curve/curve.json" --svg "$curve/curve.svg" > "$curve/curve.txt" 2> "$logs/coordinator.err" \
     || fail "the curve run failed (exit $?): $(tail -n 3 "$logs/coordinator.err")"

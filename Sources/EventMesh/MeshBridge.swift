@@ -206,11 +206,13 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
         while true {
             let giveUp = timeout == nil || deadline.map { now >= $0 } == true
             var dropped = false
+            var stopping = false
             var report: UInt64?
             let wasEmpty = state.withLockedValue { state -> Bool? in
                 guard state.outbox.count < configuration.outboxCapacity else {
                     // A stopping bridge makes no more room: waiting would only spin.
-                    if giveUp || state.phase == .stopping || state.phase == .stopped {
+                    stopping = state.phase == .stopping || state.phase == .stopped
+                    if giveUp || stopping {
                         state.stats.queueDrops += 1
                         dropped = true
                         if timeout == nil { report = state.queueDropLog.note() }
@@ -225,7 +227,10 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
                 return
             }
             if dropped {
-                if let timeout {
+                if stopping {
+                    logger.warning("event dropped: the bridge is stopping and its outbox is full", metadata: [
+                        "event_id": "\(event.id)", "type": "\(type)"])
+                } else if let timeout {
                     logger.warning("event dropped: the outbox stayed full for the blocking timeout", metadata: [
                         "event_id": "\(event.id)", "type": "\(type)", "timeout_ms": "\(timeout)"])
                 } else {
@@ -234,7 +239,8 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
                 return
             }
             now = monotonicNanoseconds()
-            let end = deadline ?? now + UInt64(max(0, timeout ?? 0)) * 1_000_000
+            // At most a day: a larger timeout (Int.max for "forever") must not overflow.
+            let end = deadline ?? now + UInt64(min(max(0, timeout ?? 0), 86_400_000)) * 1_000_000
             deadline = end
             if now < end { _ = waitForRoom(milliseconds: max(1, Int((end - now) / 1_000_000))) }
             now = monotonicNanoseconds()

@@ -35,7 +35,8 @@ final class RoomSignal: @unchecked Sendable {
     /// Waits until `hasRoom()` holds or `milliseconds` pass.
     /// - Returns: whether there is room.
     func wait(milliseconds: Int, until hasRoom: () -> Bool) -> Bool {
-        let deadline = monotonicNanoseconds() + UInt64(max(0, milliseconds)) * 1_000_000
+        // At most a day: a larger wait (Int.max for "forever") must not overflow.
+        let deadline = monotonicNanoseconds() + UInt64(min(max(0, milliseconds), 86_400_000)) * 1_000_000
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while !hasRoom() {

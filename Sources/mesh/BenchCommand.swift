@@ -117,8 +117,11 @@ struct BenchFanoutCommand: ParsableCommand {
             }
         }
         if advertise != nil && agentList.isEmpty { throw ValidationError("--advertise goes with --agents") }
+        if Set(agentList.map { $0.contains("://") ? $0 : "tcp://" + $0 }).count != agentList.count {
+            throw ValidationError("--agents names an agent twice: give each once (subscribers are spread over the list)")
+        }
         if clock != "auto" && BenchClock(rawValue: clock) == nil { throw ValidationError("--clock must be auto, monotonic or realtime") }
-        if !(agentTimeout > 0) { throw ValidationError("--agent-timeout must be a positive number of seconds") }
+        if !(agentTimeout > 0 && agentTimeout <= 3600) { throw ValidationError("--agent-timeout must be a positive number of seconds, at most 3600") }
         if saturation && (count != nil || rates != nil) {
             throw ValidationError("--saturation chooses the rates itself and times each probe: give --duration (and --rate to start from), not --count or --rates")
         }

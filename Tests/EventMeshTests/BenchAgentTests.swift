@@ -1,6 +1,9 @@
+import Dispatch
+import EventBus
 import EventMesh
 import Foundation
 import Testing
+import ZeroMQ
 
 @Suite struct BenchClockTests {
     func probe(sharesKernel: Bool, offset: Double, roundTrip: Double) -> BenchCoordinator.AgentProbe {
@@ -135,5 +138,65 @@ import Testing
             #expect(bench.process.terminationStatus == 64, "\(arguments)")
             #expect(bench.errorOutput.joined(separator: "\n").contains(message), "\(arguments): \(bench.errorOutput)")
         }
+    }
+}
+
+/// The coordinator's side of a ping, against a stand-in agent on a ROUTER socket.
+@Suite(.timeLimit(.minutes(1))) struct BenchProbeTests {
+    @Test func aPongThatAnswersAnotherPingIsNotTakenForThisOne() throws {
+        let context = ZMQContext()
+        let bound = LockedValueBox<String?>(nil)
+        let isBound = DispatchSemaphore(value: 0)
+        let answered = LockedValueBox(0)
+        let done = LockedValueBox(false)
+        // Each ping gets a stale pong at once (right agent, another ping's nonce, clocks an hour
+        // off), then its true answer over a slow link (100 ms later). Taken for this ping's
+        // answer, the stale one would be the shortest round trip, so the one kept, and would put
+        // the clocks an hour apart.
+        let thread = Thread {
+            // The socket lives on this thread only.
+            guard let agent = try? ZMQSocket(context, .router), (try? agent.bind("tcp://127.0.0.1:*")) != nil else {
+                isBound.signal()
+                return
+            }
+            bound.withLockedValue { $0 = try? agent.lastEndpoint }
+            isBound.signal()
+            let poller = ZMQPoller()
+            poller.add(agent)
+            func answer(_ to: [UInt8], _ info: BenchControl.AgentInfo, nonce: UInt64) {
+                let pong = BenchControl.Report(kind: "pong", worker: "stand-in", agent: info, nonce: nonce)
+                guard let body = try? JSONEncoder().encode(pong) else { return }
+                _ = try? agent.send(frames: [to, Array(body)])
+            }
+            while !done.withLockedValue({ $0 }) {
+                guard (try? poller.poll(timeoutMilliseconds: 50)) ?? 0 > 0,
+                      let frames = (try? agent.receive(wait: false)) ?? nil, frames.count == 2,
+                      let ping = try? JSONDecoder().decode(BenchControl.Command.self, from: Data(frames[1])), ping.kind == "ping",
+                      let nonce = ping.nonce
+                else { continue }
+                answered.withLockedValue { $0 += 1 }
+                var stale = BenchControl.AgentInfo.current(name: "stand-in")
+                stale.monotonicNanoseconds += 3_600_000_000_000
+                stale.realtimeNanoseconds += 3_600_000_000_000
+                answer(frames[0], stale, nonce: nonce &+ 1)
+                // The slow link: no other ping can come before this one is answered.
+                _ = try? ZMQPoller().poll(timeoutMilliseconds: 100)
+                answer(frames[0], .current(name: "stand-in"), nonce: nonce)
+            }
+        }
+        thread.start()
+        defer { done.withLockedValue { $0 = true } }
+        isBound.wait()
+        let endpoint = try #require(bound.withLockedValue { $0 }, "the stand-in agent could not bind")
+        let probes = try BenchCoordinator.probe(agents: [endpoint], timeoutSeconds: 10)
+        let probe = try #require(probes.first)
+        #expect(probe.info.name == "stand-in")
+        #expect(answered.withLockedValue { $0 } == 5, "one ping per sample, five samples")
+        // Only true answers were used: each read its clocks 100 ms after the ping, so about
+        // 50 ms past the round trip's middle, nowhere near an hour.
+        #expect(abs(probe.monotonicOffsetMicroseconds) < 1_000_000, "offset \(probe.monotonicOffsetMicroseconds) µs")
+        #expect(abs(probe.realtimeOffsetMicroseconds) < 1_000_000, "offset \(probe.realtimeOffsetMicroseconds) µs")
+        #expect(probe.roundTripMicroseconds >= 100_000, "round trip \(probe.roundTripMicroseconds) µs: a stale answer was taken")
+        #expect(probe.sharesKernel)
     }
 }

@@ -3,6 +3,12 @@ public import Logging
 import EventBus
 import ZeroMQ
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// A bench agent (`mesh bench agent`): runs on any host and starts load-test workers there on
 /// a coordinator's orders (`mesh bench fanout --agents …`).
 ///
@@ -78,6 +84,20 @@ public final class BenchAgent: @unchecked Sendable {
         stopping.withLockedValue { $0 = true }
     }
 
+    /// Stops a worker: SIGTERM, then SIGKILL if it is still running 3 s later, so that a
+    /// worker that hangs cannot hold up the agent.
+    private static func end(_ process: Process) {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = monotonicNanoseconds() + 3_000_000_000
+        while process.isRunning && monotonicNanoseconds() < deadline {
+            var pause = timespec(tv_sec: 0, tv_nsec: 10_000_000)
+            nanosleep(&pause, nil)
+        }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
     /// Serves coordinators until ``stop()``; every worker still running is terminated on the
     /// way out.
     public func run() {
@@ -88,8 +108,7 @@ public final class BenchAgent: @unchecked Sendable {
         // Kept after a worker exits, for what it sent just before.
         var routes: [String: [UInt8]] = [:]
         defer {
-            for worker in workers.values where worker.process.isRunning { worker.process.terminate() }
-            for worker in workers.values { worker.process.waitUntilExit() }
+            for worker in workers.values { Self.end(worker.process) }
         }
         func report(_ report: BenchControl.Report, to coordinator: [UInt8]) {
             guard let body = try? JSONEncoder().encode(report) else { return }
@@ -109,13 +128,12 @@ public final class BenchAgent: @unchecked Sendable {
                     let coordinator = frames[0]
                     switch command.kind {
                     case "ping":
-                        report(BenchControl.Report(kind: "pong", worker: options.name, agent: .current(name: options.name)), to: coordinator)
+                        report(BenchControl.Report(kind: "pong", worker: options.name, agent: .current(name: options.name), nonce: command.nonce), to: coordinator)
                     case "spawn":
                         guard let name = command.worker, let arguments = command.arguments else { continue }
                         if let old = workers[name]?.process, old.isRunning {
                             // A worker of an earlier run that did not stop: it would take the name.
-                            old.terminate()
-                            old.waitUntilExit()
+                            Self.end(old)
                         }
                         let process = Process()
                         process.executableURL = options.executable

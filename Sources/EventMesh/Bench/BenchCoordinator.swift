@@ -105,6 +105,13 @@ public enum BenchCoordinator {
         public var sharesKernel: Bool
 
         /// Makes a probe.
+        /// - Parameters:
+        ///   - endpoint: where the agent was reached.
+        ///   - info: what it said about itself.
+        ///   - roundTripMicroseconds: the shortest ping round trip.
+        ///   - monotonicOffsetMicroseconds: its CLOCK_MONOTONIC minus this host's.
+        ///   - realtimeOffsetMicroseconds: its CLOCK_REALTIME minus this host's.
+        ///   - sharesKernel: whether it runs on this host's kernel.
         public init(
             endpoint: String, info: BenchControl.AgentInfo, roundTripMicroseconds: Double,
             monotonicOffsetMicroseconds: Double, realtimeOffsetMicroseconds: Double, sharesKernel: Bool
@@ -117,13 +124,17 @@ public enum BenchCoordinator {
             self.sharesKernel = sharesKernel
         }
 
-        /// Its offset on `clock`, in microseconds.
+        /// Its offset on a clock.
+        /// - Parameter clock: which clock.
+        /// - Returns: its reading minus this host's, in microseconds.
         public func offsetMicroseconds(_ clock: BenchClock) -> Double {
             clock == .monotonic ? monotonicOffsetMicroseconds : realtimeOffsetMicroseconds
         }
 
         /// Whether its `clock` and this host's disagree by more than the round trip can explain
         /// (half of it): then latency measured from it is off by about the offset.
+        /// - Parameter clock: which clock.
+        /// - Returns: whether the offset is beyond half the round trip.
         public func clocksDisagree(_ clock: BenchClock) -> Bool {
             abs(offsetMicroseconds(clock)) > roundTripMicroseconds / 2
         }
@@ -131,6 +142,8 @@ public enum BenchCoordinator {
 
     /// The clock to measure latency on with these agents: CLOCK_MONOTONIC when every one shares
     /// this host's kernel, CLOCK_REALTIME otherwise.
+    /// - Parameter agents: the agents as probed.
+    /// - Returns: the clock; CLOCK_MONOTONIC without agents.
     public static func chooseClock(_ agents: [AgentProbe]) -> BenchClock {
         agents.allSatisfy(\.sharesKernel) ? .monotonic : .realtime
     }
@@ -193,10 +206,18 @@ public enum BenchCoordinator {
             }
             advertised = host
         }
-        let bindHost = advertised == nil ? "127.0.0.1" : "0.0.0.0"
+        // Bound on the advertised address itself when it is an IPv4 address of this host (a
+        // name, or an address of a NAT in front of it, cannot be bound: then every interface).
+        let bindHost: String
+        if let advertised {
+            bindHost = isIPv4Address(advertised) && canBind(advertised) ? advertised : "0.0.0.0"
+        } else {
+            bindHost = "127.0.0.1"
+        }
         func reachable(_ endpoint: String) -> String {
-            guard let advertised else { return endpoint }
-            return endpoint.replacingOccurrences(of: "tcp://0.0.0.0:", with: "tcp://\(advertised):")
+            guard let advertised, endpoint.hasPrefix("tcp://\(bindHost):") else { return endpoint }
+            let host = advertised.contains(":") && !advertised.hasPrefix("[") ? "[\(advertised)]" : advertised
+            return "tcp://\(host):" + endpoint.dropFirst("tcp://\(bindHost):".count)
         }
 
         var brokers: [Broker] = []
@@ -240,20 +261,29 @@ public enum BenchCoordinator {
             for (index, name) in subscriberNames.enumerated() { placement[name] = index % agents.count }
         }
         func deliver(_ command: BenchControl.Command, to worker: String) {
+            let sent: Bool
             if let agent = placement[worker] {
                 var relayed = command
                 relayed.worker = worker
-                send(relayed, to: agentID(agent), on: control)
+                sent = send(relayed, to: agentID(agent), on: control)
             } else {
-                send(command, to: worker, on: control)
+                sent = send(command, to: worker, on: control)
+            }
+            if !sent {
+                logger.warning("bench: a command did not reach its worker (not connected, or its queue is full)", metadata: [
+                    "command": "\(command.kind)", "worker": "\(worker)"])
             }
         }
 
         var workers: [String: Process] = [:]
         var remote = Set<String>()
         var exited: [String: Int32] = [:]
+        var stopped = false
         defer {
             for process in workers.values where process.isRunning { process.terminate() }
+            // A run that failed: the agents stop their workers too (the control socket lingers
+            // long enough to send this).
+            if !stopped { for name in remote.sorted() { deliver(BenchControl.Command(kind: "stop"), to: name) } }
         }
         func launch(_ name: String, role: String, peers: [String] = []) throws(MeshError) {
             var arguments = ["--role", role, "--name", name,
@@ -268,7 +298,9 @@ public enum BenchCoordinator {
             if plan.topology == .peer && role == "publisher" { arguments += ["--bind", "tcp://\(bindHost):*"] }
             for peer in peers { arguments += ["--peer", peer] }
             if let agent = placement[name] {
-                send(BenchControl.Command(kind: "spawn", worker: name, arguments: arguments), to: agentID(agent), on: control)
+                guard send(BenchControl.Command(kind: "spawn", worker: name, arguments: arguments), to: agentID(agent), on: control) else {
+                    throw MeshError(.socket, "cannot reach bench agent \(agents[agent].info.name) (\(agents[agent].endpoint)) to start \(name)")
+                }
                 remote.insert(name)
                 return
             }
@@ -331,7 +363,14 @@ public enum BenchCoordinator {
         var latest: [String: BenchControl.Progress] = [:]
         var lastProgress = Date()
         var deadline = Date.distantFuture
-        while results.count < subscriberNames.count && Date() < deadline {
+        // Subscribers whose result can no longer come: they exited without one.
+        func gone() -> Int { subscriberNames.filter { results[$0] == nil && (exited[$0] != nil || workers[$0]?.isRunning == false) }.count }
+        while results.count + gone() < subscriberNames.count && Date() < deadline {
+            // A publisher that exits without saying it is done: nothing more will come from it.
+            if let dead = publisherNames.first(where: { published[$0] == nil && (exited[$0] != nil || workers[$0]?.isRunning == false) }) {
+                let status = exited[dead] ?? workers[dead]?.terminationStatus ?? -1
+                throw MeshError(.socket, "bench publisher \(dead) exited with status \(status) before it finished publishing")
+            }
             if let progress, published.count < publisherNames.count, Date().timeIntervalSince(lastProgress) >= 1 {
                 lastProgress = Date()
                 progress(Progress(
@@ -364,6 +403,7 @@ public enum BenchCoordinator {
         }
         let seconds = Date().timeIntervalSince(started)
         for name in publisherNames + subscriberNames { deliver(BenchControl.Command(kind: "stop"), to: name) }
+        stopped = true
         // Until every worker has exited: here, or as its agent reports.
         let exitDeadline = Date().addingTimeInterval(10)
         while (workers.values.contains(where: \.isRunning) || !remote.isSubset(of: exited.keys)) && Date() < exitDeadline {
@@ -381,7 +421,8 @@ public enum BenchCoordinator {
             let socket = try ZMQSocket(context, .router)
             try socket.setRoutingID(Array("coordinator-\(getpid())-\(UInt32.random(in: 0...UInt32.max))".utf8))
             try socket.setRouterMandatory(true)
-            try socket.setLinger(milliseconds: 0)
+            // Long enough for the last `stop`s to leave, short enough not to hang on a gone agent.
+            try socket.setLinger(milliseconds: 500)
             return socket
         } catch {
             throw MeshError(.socket, "cannot make the bench control socket", cause: error)
@@ -410,7 +451,7 @@ public enum BenchCoordinator {
         var probes: [AgentProbe] = []
         for (index, agent) in agents.enumerated() {
             let id = agentID(index)
-            let deadline = monotonicNanoseconds() + UInt64(max(0.1, timeoutSeconds) * 1e9)
+            let deadline = monotonicNanoseconds() + UInt64(min(max(0.1, timeoutSeconds), 86_400) * 1e9)
             var best: (rtt: UInt64, info: BenchControl.AgentInfo, mono: Double, real: Double)?
             var samples = 0
             while samples < 5 {
@@ -418,20 +459,22 @@ public enum BenchCoordinator {
                     if best != nil { break }
                     throw MeshError(.timedOut, "bench agent \(agent) did not answer within \(timeoutSeconds) s: is `mesh bench agent` running there, listening on that address, and reachable from here?")
                 }
+                let nonce = UInt64.random(in: 1...UInt64.max)
                 let sentMono = monotonicNanoseconds()
                 let sentReal = BenchClock.realtime.now()
-                guard let body = try? JSONEncoder().encode(BenchControl.Command(kind: "ping")),
+                guard let body = try? JSONEncoder().encode(BenchControl.Command(kind: "ping", nonce: nonce)),
                       (try? socket.send(frames: [Array(id.utf8), Array(body)], wait: false)) == true
                 else {
-                    // Not connected yet (EHOSTUNREACH): libzmq keeps trying in the background.
-                    let poller = ZMQPoller()
-                    poller.add(socket)
-                    _ = try? poller.poll(timeoutMilliseconds: 100)
+                    // Not connected yet (EHOSTUNREACH): libzmq keeps trying in the background;
+                    // try again in 50 ms.
+                    var pause = timespec(tv_sec: 0, tv_nsec: 50_000_000)
+                    nanosleep(&pause, nil)
                     continue
                 }
-                // The answer, skipping late answers to earlier pings.
+                // The answer to this very ping (a late answer to an earlier one carries another
+                // nonce and would date the clocks wrong).
                 while let (from, report) = receiveFrom(socket, timeoutMilliseconds: 500) {
-                    guard from == id, report.kind == "pong", let info = report.agent else { continue }
+                    guard from == id, report.kind == "pong", report.nonce == nonce, let info = report.agent else { continue }
                     let gotMono = monotonicNanoseconds()
                     let gotReal = BenchClock.realtime.now()
                     guard info.realtimeNanoseconds > 0, gotMono >= sentMono else { break }
@@ -452,6 +495,38 @@ public enum BenchCoordinator {
         return probes
     }
 
+    private static var datagramSocketType: Int32 {
+        #if canImport(Glibc)
+        Int32(SOCK_DGRAM.rawValue)
+        #else
+        SOCK_DGRAM
+        #endif
+    }
+
+    /// Whether `text` is a dotted IPv4 address.
+    static func isIPv4Address(_ text: String) -> Bool {
+        var address = in_addr()
+        return inet_pton(AF_INET, text, &address) == 1
+    }
+
+    /// Whether this host can bind a TCP socket on the IPv4 address `host` (it is one of its own).
+    static func canBind(_ host: String) -> Bool {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { return false }
+        #if canImport(Glibc)
+        let stream = Int32(SOCK_STREAM.rawValue)
+        #else
+        let stream = SOCK_STREAM
+        #endif
+        let fd = socket(AF_INET, stream, 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
     /// The local address of this host's route toward an agent (`tcp://host:port`), by
     /// connecting a UDP socket (which sends nothing) and reading its address back.
     static func localAddress(toward agent: String) -> String? {
@@ -464,11 +539,11 @@ public enum BenchCoordinator {
         if host == "*" || host == "0.0.0.0" { host = "127.0.0.1" }
         var hints = addrinfo()
         hints.ai_family = AF_INET
-        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+        hints.ai_socktype = datagramSocketType
         var found: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(host, "9", &hints, &found) == 0, let address = found else { return nil }
         defer { freeaddrinfo(found) }
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        let fd = socket(AF_INET, datagramSocketType, 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         guard connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 else { return nil }
@@ -483,9 +558,12 @@ public enum BenchCoordinator {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    private static func send(_ command: BenchControl.Command, to peer: String, on socket: ZMQSocket) {
-        guard let body = try? JSONEncoder().encode(command) else { return }
-        _ = try? socket.send(frames: [Array(peer.utf8), Array(body)], wait: false)
+    /// Sends a command to a peer of the control socket.
+    /// - Returns: whether libzmq took it (not when the peer is not connected, or its queue is full).
+    @discardableResult
+    private static func send(_ command: BenchControl.Command, to peer: String, on socket: ZMQSocket) -> Bool {
+        guard let body = try? JSONEncoder().encode(command) else { return false }
+        return (try? socket.send(frames: [Array(peer.utf8), Array(body)], wait: false)) == true
     }
 
     /// The next report, from a worker here or through an agent (the report names its worker).

@@ -23,6 +23,8 @@ public enum BenchControl {
         public var agent: AgentInfo?
         /// For `exited`: the worker's exit status.
         public var status: Int32?
+        /// For `pong`: the nonce of the `ping` it answers.
+        public var nonce: UInt64?
 
         /// Makes a report.
         /// - Parameters:
@@ -34,12 +36,15 @@ public enum BenchControl {
         ///   - result: with `result`, the subscriber's figures.
         ///   - agent: with `pong`, the agent's facts.
         ///   - status: with `exited`, the worker's exit status.
+        ///   - nonce: with `pong`, the nonce of the `ping` it answers.
         public init(
             kind: String, worker: String, endpoint: String? = nil, published: UInt64? = nil,
-            progress: Progress? = nil, result: SubscriberResult? = nil, agent: AgentInfo? = nil, status: Int32? = nil
+            progress: Progress? = nil, result: SubscriberResult? = nil, agent: AgentInfo? = nil, status: Int32? = nil,
+            nonce: UInt64? = nil
         ) {
             self.agent = agent
             self.status = status
+            self.nonce = nonce
             self.kind = kind
             self.worker = worker
             self.endpoint = endpoint
@@ -74,6 +79,7 @@ public enum BenchControl {
 
         /// Describes this process, with its clocks read now.
         /// - Parameter name: the agent's name.
+        /// - Returns: the facts, both clocks read last.
         public static func current(name: String) -> AgentInfo {
             AgentInfo(
                 name: name, hostname: HostFacts.hostname, bootID: HostFacts.bootID,
@@ -182,6 +188,9 @@ public enum BenchControl {
         /// With `spawn`: the worker's `mesh bench worker` arguments, `--control` left out (the
         /// agent adds its own).
         public var arguments: [String]?
+        /// With `ping`: a number the `pong` repeats, so that a late answer to an earlier ping is
+        /// never taken for this one's.
+        public var nonce: UInt64?
 
         /// Makes a command.
         /// - Parameters:
@@ -189,11 +198,15 @@ public enum BenchControl {
         ///   - published: with `finish`, what each publisher sent.
         ///   - worker: through an agent, the worker it is for.
         ///   - arguments: with `spawn`, the worker's arguments.
-        public init(kind: String, published: [String: UInt64]? = nil, worker: String? = nil, arguments: [String]? = nil) {
+        ///   - nonce: with `ping`, the number the `pong` repeats.
+        public init(
+            kind: String, published: [String: UInt64]? = nil, worker: String? = nil, arguments: [String]? = nil, nonce: UInt64? = nil
+        ) {
             self.kind = kind
             self.published = published
             self.worker = worker
             self.arguments = arguments
+            self.nonce = nonce
         }
     }
 }
