@@ -29,8 +29,9 @@ struct BenchFanoutCommand: ParsableCommand {
 
             --agents runs the subscribers on other hosts: each runs `mesh bench agent`, the \
             subscribers are placed on them round-robin, and the publishers and brokers stay \
-            here, bound on every interface and advertised at --advertise (default: this \
-            host's address on the route to the first agent). Each agent is pinged first: the \
+            here, advertised at --advertise (default: this host's address on the route to \
+            the first agent) and bound on that address (on every interface when it is a name \
+            or not one of this host's). Each agent is pinged first: the \
             round trip and the clock offset are shown per agent. Latency is measured on \
             CLOCK_MONOTONIC when every agent shares this host's kernel (same boot id: \
             containers, network namespaces), else on CLOCK_REALTIME, with a warning for each \

@@ -197,8 +197,7 @@ public enum BenchCoordinator {
         }
         let agents = try connectAgents(control, agents: plan.agents, timeoutSeconds: plan.agentTimeoutSeconds)
         let clock = plan.clock ?? chooseClock(agents)
-        // With agents, what this host serves is bound on every interface and advertised at an
-        // address the agents reach.
+        // With agents, what this host serves is advertised at an address the agents reach.
         var advertised: String?
         if !agents.isEmpty {
             guard let host = plan.advertiseHost ?? localAddress(toward: plan.agents[0]) else {
