@@ -9,9 +9,11 @@
 #   POLL         seconds between polls of wait_until
 #   hosts        array of host names; host_ip: associative array host -> address
 #
-# It sets run_id (PREFIX-PID), bridge_ns and start_time, and defines since, say, fail, check,
-# wait_until, ns, in_ns, kill_in_ns, delete_ns, clean_stale and make_network. The script
-# defines its own cleanup trap.
+# It sets run_id (PREFIX-PID), bridge_ns, start_time and logs (empty until the script makes its
+# log folder), defines since, say, fail, check, wait_until, ns, in_ns, kill_in_ns, delete_ns,
+# clean_stale and make_network, and installs the exit trap (cleanup): the last lines of each
+# *.err log on failure, the script's stop_processes if it defines one, every namespace deleted,
+# the logs removed (or kept with keep_logs=1), and a PASS or FAILED line.
 
 start_time=$EPOCHREALTIME
 # Seconds since $1 (an EPOCHREALTIME value).
@@ -106,3 +108,42 @@ make_network() {
   done
   say "network: bridge br0 in $bridge_ns; ${hosts[*]} in namespaces $run_id-* on $SUBNET.0/24"
 }
+
+# --- cleanup on exit -----------------------------------------------------------------------
+
+logs=""
+cleanup() {
+  local status=$?
+  trap - EXIT HUP INT PIPE TERM
+  if [ "$status" != 0 ] && [ -n "$logs" ] && [ -d "$logs" ]; then
+    local f
+    for f in "$logs"/*.err; do
+      [ -s "$f" ] || continue
+      echo "-- last lines of $(basename "$f"):" >&2
+      tail -n 5 "$f" | sed 's/^/   /' >&2
+    done
+  fi
+  if declare -F stop_processes >/dev/null; then stop_processes; fi
+  local host
+  for host in "${hosts[@]}" br; do delete_ns "$(ns "$host")"; done
+  wait 2>/dev/null
+  if [ -n "$logs" ]; then
+    if [ "${keep_logs:-0}" = 1 ]; then
+      local kept=/tmp/$PREFIX-logs-${logs#/tmp/"$PREFIX"-}
+      mv "$logs" "$kept" && echo "logs kept in $kept"
+    else
+      rm -rf "$logs"
+    fi
+  fi
+  if [ "$status" = 0 ]; then
+    echo "PASS: every check passed in $(since "$start_time") s"
+  else
+    echo "FAILED after $(since "$start_time") s (exit $status)${failure:+ $failure}" >&2
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 141' PIPE
+trap 'exit 143' TERM

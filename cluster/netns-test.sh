@@ -131,42 +131,6 @@ declare -A host_ip=([broker]=$BROKER_IP [pub]=$SUBNET.2 [s1]=$SUBNET.11 [s2]=$SU
 # shellcheck source=cluster/netns-lib.sh
 . "$script_dir/netns-lib.sh"
 
-logs=""
-cleanup() {
-  local status=$?
-  trap - EXIT HUP INT PIPE TERM
-  if [ "$status" != 0 ] && [ -n "$logs" ] && [ -d "$logs" ]; then
-    local f
-    for f in "$logs"/*.err; do
-      [ -s "$f" ] || continue
-      echo "-- last lines of $(basename "$f"):" >&2
-      tail -n 5 "$f" | sed 's/^/   /' >&2
-    done
-  fi
-  stop_processes
-  local host
-  for host in "${hosts[@]}" br; do delete_ns "$(ns "$host")"; done
-  wait 2>/dev/null
-  if [ -n "$logs" ]; then
-    if [ "$keep_logs" = 1 ]; then
-      local kept=/tmp/$PREFIX-logs-${logs#/tmp/"$PREFIX"-}
-      mv "$logs" "$kept" && echo "logs kept in $kept"
-    else
-      rm -rf "$logs"
-    fi
-  fi
-  if [ "$status" = 0 ]; then
-    echo "PASS: every check passed in $(since "$start_time") s"
-  else
-    echo "FAILED after $(since "$start_time") s (exit $status)${failure:+ $failure}" >&2
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 141' PIPE
-trap 'exit 143' TERM
 
 # --- processes -----------------------------------------------------------------------------
 
