@@ -57,24 +57,9 @@ import Testing
 
 extension MeshConcurrencyTests {
     @Test func subscriptionsChangeOnManyThreadsWhileEventsFlow() async throws {
-        let broker = try Broker()
-        let address = try broker.start()
-        defer { broker.stop() }
-        var publisherConfiguration = MeshConfiguration(nodeID: "pub", brokers: [address], logger: Logger(label: "test"))
-        publisherConfiguration.overflow = .block(timeoutMilliseconds: 2000)
-        publisherConfiguration.outboxCapacity = 64
-        let publisher = try MeshNode(configuration: publisherConfiguration)
-        let listener = try MeshNode(configuration: MeshConfiguration(nodeID: "sub", brokers: [address], logger: Logger(label: "test")))
-        let seen = Seen()
-        listener.bus.subscribe("steady.>") { event in seen.ids.withLockedValue { $0.append(event.id) } }
-        try publisher.start()
-        try listener.start()
-        defer {
-            publisher.stop()
-            listener.stop()
-        }
-        await publisher.ready()
-        await listener.ready()
+        let pair = try await BlockingPair(listeningTo: "steady.>", timeoutMilliseconds: 2000, outboxCapacity: 64)
+        defer { pair.stop() }
+        let (publisher, listener, seen) = (pair.publisher, pair.listener, pair.seen)
 
         let done = LockedValueBox(0)
         // Two threads subscribe and cancel other patterns (each change reaches the bridge's
@@ -107,24 +92,9 @@ extension MeshConcurrencyTests {
     /// The block policy with more publishing threads than outbox places: a thread that found
     /// room, and lost it to another before taking it, waits again instead of dropping.
     @Test func theBlockPolicyDropsNothingWhenThreadsRaceForTheLastPlace() async throws {
-        let broker = try Broker()
-        let address = try broker.start()
-        defer { broker.stop() }
-        var publisherConfiguration = MeshConfiguration(nodeID: "racer", brokers: [address], logger: Logger(label: "test"))
-        publisherConfiguration.overflow = .block(timeoutMilliseconds: 10_000)
-        publisherConfiguration.outboxCapacity = 1
-        let publisher = try MeshNode(configuration: publisherConfiguration)
-        let listener = try MeshNode(configuration: MeshConfiguration(nodeID: "listener", brokers: [address], logger: Logger(label: "test")))
-        let seen = Seen()
-        listener.bus.subscribe("race.>") { event in seen.ids.withLockedValue { $0.append(event.id) } }
-        try publisher.start()
-        try listener.start()
-        defer {
-            publisher.stop()
-            listener.stop()
-        }
-        await publisher.ready()
-        await listener.ready()
+        let pair = try await BlockingPair(listeningTo: "race.>", timeoutMilliseconds: 10_000, outboxCapacity: 1)
+        defer { pair.stop() }
+        let (publisher, listener, seen) = (pair.publisher, pair.listener, pair.seen)
 
         let threads = 6
         let perThread = 400
@@ -147,5 +117,36 @@ extension MeshConcurrencyTests {
         #expect(publisher.bridge.stats.queueDrops == 0, "events dropped with the block policy")
         #expect(await eventually { seen.count == threads * perThread }, "received \(seen.count) of \(threads * perThread)")
         #expect(listener.bridge.stats.lost == 0)
+    }
+}
+
+/// A broker, a publisher with the block policy, and a listener that records the ids of the
+/// events it delivers for one pattern; started, and ready once made.
+struct BlockingPair {
+    let broker: Broker
+    let publisher: MeshNode
+    let listener: MeshNode
+    let seen = Seen()
+
+    init(listeningTo pattern: EventPattern, timeoutMilliseconds: Int, outboxCapacity: Int) async throws {
+        broker = try Broker()
+        let address = try broker.start()
+        var publisherConfiguration = MeshConfiguration(nodeID: "pub", brokers: [address], logger: Logger(label: "test"))
+        publisherConfiguration.overflow = .block(timeoutMilliseconds: timeoutMilliseconds)
+        publisherConfiguration.outboxCapacity = outboxCapacity
+        publisher = try MeshNode(configuration: publisherConfiguration)
+        listener = try MeshNode(configuration: MeshConfiguration(nodeID: "sub", brokers: [address], logger: Logger(label: "test")))
+        let seen = self.seen
+        listener.bus.subscribe(pattern) { event in seen.ids.withLockedValue { $0.append(event.id) } }
+        try publisher.start()
+        try listener.start()
+        await publisher.ready()
+        await listener.ready()
+    }
+
+    func stop() {
+        publisher.stop()
+        listener.stop()
+        broker.stop()
     }
 }
