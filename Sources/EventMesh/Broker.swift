@@ -198,6 +198,7 @@ public final class Broker: @unchecked Sendable {
         let controlIndex = control.map { poller.add($0.socket) }
         let message = ZMQMessage()
         while !state.withLockedValue({ $0.stopping }) {
+            MeshActivity.loopDidRun()
             do {
                 try poller.poll(timeoutMilliseconds: 1000)
             } catch {

@@ -115,6 +115,7 @@ extension MeshBridge {
         var lastType = LastFrameType()
 
         while true {
+            MeshActivity.loopDidRun()
             let now = monotonicNanoseconds()
             let ready = state.withLockedValue { $0.isReady }
             if !ready && now >= nextProbe && !configuration.brokers.isEmpty {

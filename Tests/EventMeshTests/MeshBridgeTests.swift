@@ -1,17 +1,66 @@
+import Dispatch
 import EventBus
 import Logging
 import Testing
 @testable import EventMesh
 
-/// Polls `condition` every 10 ms until it holds or `seconds` pass: the one polling helper, for
-/// conditions no event announces (counters of other threads, processes and sockets).
+/// Waits until `condition` holds or `seconds` pass, re-checking it whenever something in this
+/// process may have changed it (see ``Activity``): the one waiting helper, for conditions no
+/// single event announces (counters of mesh threads, child processes and sockets).
 func eventually(within seconds: Int = 30, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while ContinuousClock.now < deadline {
+    let activity = Activity.shared
+    let deadline = DispatchTime.now() + .seconds(seconds)
+    // The deadline wakes this wait too (and, harmlessly, any other).
+    DispatchQueue.global().asyncAfter(deadline: deadline) { activity.signal() }
+    while true {
+        let seen = activity.generation
         if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
+        guard DispatchTime.now() < deadline else { return false }
+        await activity.wait(past: seen)
     }
-    return condition()
+}
+
+/// Announces that something in this process may have changed: every pass of a bridge or broker
+/// I/O loop (``MeshActivity``, which includes every heartbeat and every delivery), every line
+/// or exit of a child process, every connection a ``SilentListener`` accepts. A counter of
+/// announcements lets a waiter that was busy checking see that it missed one.
+final class Activity: Sendable {
+    static let shared: Activity = {
+        let activity = Activity()
+        MeshActivity.observe { activity.signal() }
+        return activity
+    }()
+
+    private struct State {
+        var generation: UInt64 = 0
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state = LockedValueBox(State())
+
+    /// How many announcements there have been.
+    var generation: UInt64 { state.withLockedValue { $0.generation } }
+
+    /// Announces a change and wakes every waiter.
+    func signal() {
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            state.generation &+= 1
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns at the first announcement after the `seen`-th (at once if it has come already).
+    func wait(past seen: UInt64) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let waiting = state.withLockedValue { state -> Bool in
+                guard state.generation == seen else { return false }
+                state.waiters.append(continuation)
+                return true
+            }
+            if !waiting { continuation.resume() }
+        }
+    }
 }
 
 /// The ids of the events of one type a node's subscriber saw, in order of arrival.
@@ -169,5 +218,13 @@ final class TestMesh {
         #expect(sent, "malformed: \(node.bridge.stats.malformed)")
         let marker = try mesh.nodes[0].publish("test.ping")
         #expect(await eventually { mesh.seen[0].all.contains(marker) })
+    }
+}
+
+@Suite struct EventuallyTests {
+    @Test func aConditionThatNeverHoldsFailsAtTheDeadline() async {
+        let start = ContinuousClock.now
+        #expect(await eventually(within: 1) { false } == false)
+        #expect(ContinuousClock.now - start >= .seconds(1))
     }
 }

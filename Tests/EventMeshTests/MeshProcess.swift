@@ -159,8 +159,10 @@ final class ChangeSignal: Sendable {
     private let waiters = LockedValueBox<[Int: Waiter]>([:])
     private let nextID = LockedValueBox(0)
 
-    /// Re-checks every waiter's condition and resumes those that now hold.
+    /// Re-checks every waiter's condition and resumes those that now hold (and tells
+    /// ``Activity``, for `eventually`).
     func signal() {
+        Activity.shared.signal()
         let ready = waiters.withLockedValue { waiters -> [CheckedContinuation<Bool, Never>] in
             let done = waiters.filter { $0.value.condition() }
             for id in done.keys { waiters.removeValue(forKey: id) }

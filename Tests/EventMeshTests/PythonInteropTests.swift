@@ -68,10 +68,13 @@ final class PythonProcess: @unchecked Sendable {
         for (pipe, buffer) in [(outputPipe, output), (errorPipe, errors)] {
             PipeReader.start(pipe, chunk: { data in
                 buffer.withLockedValue { $0.append(contentsOf: data) }
+                Activity.shared.signal()
             }, end: { [closedPipes] in
                 closedPipes.withLockedValue { $0 += 1 }
+                Activity.shared.signal()
             })
         }
+        process.terminationHandler = { _ in Activity.shared.signal() }
         try process.run()
     }
 

@@ -22,6 +22,7 @@ final class SilentListener: @unchecked Sendable {
                 let connection = accept(fd, nil, nil)
                 if connection < 0 { return }
                 box.withLockedValue { $0.append(connection) }
+                Activity.shared.signal()
             }
         }
         thread.start()
