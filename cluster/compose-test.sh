@@ -98,15 +98,12 @@ fail() {
 }
 
 # Removes everything a project created, whatever state it is in.
+# shellcheck source=cluster/compose-lib.sh
+. cluster/compose-lib.sh
 remove_project() {
-  local name=$1 ids
+  local name=$1
   "${compose[@]}" -f docker-compose.yml -f cluster/compose.test.yml -p "$name" down -v --remove-orphans -t 2 >/dev/null 2>&1 || true
-  ids=$(docker ps -aq --filter "label=com.docker.compose.project=$name")
-  [ -z "$ids" ] || docker rm -f -v $ids >/dev/null 2>&1 || true
-  ids=$(docker network ls -q --filter "label=com.docker.compose.project=$name")
-  [ -z "$ids" ] || docker network rm $ids >/dev/null 2>&1 || true
-  ids=$(docker volume ls -q --filter "label=com.docker.compose.project=$name")
-  [ -z "$ids" ] || docker volume rm -f $ids >/dev/null 2>&1 || true
+  remove_labelled "$name"
 }
 
 cleanup() {
