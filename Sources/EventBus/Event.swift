@@ -55,6 +55,47 @@ public struct Event: Sendable {
         self.init(type: P.eventType, payload: .typed(payload), source: source, metadata: metadata, isLocal: isLocal)
     }
 
+    /// Makes a new event with a dynamic payload, a fresh id and the current time, in `spare`
+    /// (an object no one else references, see ``ThreadDispatch/recycle(_:)``) when there is one.
+    init(
+        type: EventType, data: consuming EventValue, source: String, metadata: borrowing [String: String],
+        isLocal: Bool, scope: borrowing [String], reusing spare: consuming EventStorage?
+    ) {
+        let now = Timestamp.now()
+        let id = EventID.next(milliseconds: now.millisecondsSinceEpoch)
+        if let spare {
+            spare.reinitialize(
+                id: id, type: type, data: data, timestamp: now, source: source, metadata: metadata,
+                scope: scope, isLocal: isLocal)
+            storage = spare
+        } else {
+            storage = EventStorage(
+                id: id, type: type, data: data, timestamp: now, source: source, metadata: metadata,
+                scope: scope, isLocal: isLocal)
+        }
+    }
+
+    /// Makes a new event with a typed payload, a fresh id and the current time, in `spare` when
+    /// there is one (as the dynamic-payload initialiser above).
+    init<P: EventPayload>(
+        typed payload: P, source: String, metadata: borrowing [String: String], isLocal: Bool,
+        scope: borrowing [String], reusing spare: consuming EventStorage?
+    ) {
+        let now = Timestamp.now()
+        let id = EventID.next(milliseconds: now.millisecondsSinceEpoch)
+        if let spare {
+            spare.reinitialize(
+                id: id, type: P.eventType, data: .null, timestamp: now, source: source, metadata: metadata,
+                scope: scope, isLocal: isLocal)
+            spare.setPayload(.typed(payload))
+            storage = spare
+        } else {
+            storage = EventStorage(
+                id: id, type: P.eventType, payload: .typed(payload), timestamp: now, source: source,
+                metadata: metadata, scope: scope, origin: nil, isLocal: isLocal)
+        }
+    }
+
     init(type: EventType, payload: Payload, source: String, metadata: borrowing [String: String], isLocal: Bool, scope: borrowing [String] = []) {
         let now = Timestamp.now()
         storage = EventStorage(
@@ -151,8 +192,8 @@ public struct Event: Sendable {
     public var data: EventValue {
         get {
             // Reads after the first find the converted value without copying the payload.
+            if storage.hasDynamicPayload { return storage.dynamicPayload }
             if let converted = storage.convertedDynamicValue { return converted }
-            if case .value(let value) = storage.payload { return value }
             return (try? storage.dynamicValue()) ?? .null
         }
         set { makeUnique(); storage.setPayload(.value(newValue)) }
@@ -200,7 +241,16 @@ final class EventStorage: @unchecked Sendable {
     // dynamic exclusivity checks that class properties get would only cost time on every read.
     @exclusivity(unchecked) var id: EventID
     @exclusivity(unchecked) var type: EventType
-    @exclusivity(unchecked) private(set) var payload: Event.Payload
+    /// The payload when it is dynamic (``Event/Payload/value(_:)``), `.null` otherwise. Held
+    /// apart from the other forms so that reading it copies one reference, not a
+    /// multi-payload enum through its value witnesses.
+    @exclusivity(unchecked) private(set) var dynamicPayload: EventValue
+    /// The payload when it is typed or still encoded; `nil` when it is dynamic.
+    @exclusivity(unchecked) private var otherPayload: OtherPayload?
+    /// Whether the payload is dynamic (held in `dynamicPayload`): the same as `otherPayload ==
+    /// nil`, kept as a plain flag because testing the optional enum goes through its value
+    /// witnesses.
+    @exclusivity(unchecked) private(set) var hasDynamicPayload: Bool
     @exclusivity(unchecked) var timestamp: Timestamp
     @exclusivity(unchecked) var source: String
     // Most events have no metadata and no scope: storing `nil` then spares a retain and a
@@ -219,13 +269,32 @@ final class EventStorage: @unchecked Sendable {
     /// that reading it needs no lock (every read of ``Event/data`` after the first).
     private let dynamicReady = Atomic<Bool>(false)
 
+    /// A typed or still-encoded payload.
+    enum OtherPayload {
+        case typed(any EventPayload)
+        case encoded(any EncodedPayload)
+    }
+
     init(
         id: EventID, type: EventType, payload: Event.Payload, timestamp: Timestamp, source: String,
         metadata: borrowing [String: String], scope: borrowing [String], origin: EventOrigin?, isLocal: Bool
     ) {
         self.id = id
         self.type = type
-        self.payload = payload
+        switch payload {
+        case .value(let value):
+            self.dynamicPayload = value
+            self.otherPayload = nil
+            self.hasDynamicPayload = true
+        case .typed(let typed):
+            self.dynamicPayload = .null
+            self.otherPayload = .typed(typed)
+            self.hasDynamicPayload = false
+        case .encoded(let encoded):
+            self.dynamicPayload = .null
+            self.otherPayload = .encoded(encoded)
+            self.hasDynamicPayload = false
+        }
         self.timestamp = timestamp
         self.source = source
         self.metadataIfAny = metadata.isEmpty ? nil : copy metadata
@@ -233,6 +302,71 @@ final class EventStorage: @unchecked Sendable {
         self.origin = origin
         self.isLocal = isLocal
     }
+
+    /// A new event with a dynamic payload (the common publish path: no `Event.Payload` is built).
+    init(
+        id: EventID, type: EventType, data: consuming EventValue, timestamp: Timestamp, source: String,
+        metadata: borrowing [String: String], scope: borrowing [String], isLocal: Bool
+    ) {
+        self.id = id
+        self.type = type
+        self.dynamicPayload = data
+        self.otherPayload = nil
+        self.hasDynamicPayload = true
+        self.timestamp = timestamp
+        self.source = source
+        self.metadataIfAny = metadata.isEmpty ? nil : copy metadata
+        self.scopeIfAny = scope.isEmpty ? nil : copy scope
+        self.origin = nil
+        self.isLocal = isLocal
+    }
+
+    /// Gives a recycled object the fields of a new event with a dynamic payload. Only called on
+    /// an object that ``clearForReuse()`` emptied and that no one else references.
+    func reinitialize(
+        id: EventID, type: EventType, data: consuming EventValue, timestamp: Timestamp, source: String,
+        metadata: borrowing [String: String], scope: borrowing [String], isLocal: Bool
+    ) {
+        self.id = id
+        self.type = type
+        self.dynamicPayload = data
+        self.timestamp = timestamp
+        self.source = source
+        if !metadata.isEmpty { self.metadataIfAny = copy metadata }
+        if !scope.isEmpty { self.scopeIfAny = copy scope }
+        self.isLocal = isLocal
+    }
+
+    /// Releases the payload and everything optional the object holds, and leaves it as a new
+    /// event with a dynamic `nil` payload and no metadata, scope, origin or cached conversion
+    /// (the type and source stay until ``reinitialize(id:type:data:timestamp:source:metadata:scope:isLocal:)``
+    /// overwrites them: they hold no user object). Only called on an object no one else
+    /// references. Fields that are already empty are left alone, which spares a call per field.
+    func clearForReuse() {
+        dynamicPayload = .null
+        if !hasDynamicPayload {
+            otherPayload = nil
+            hasDynamicPayload = true
+        }
+        if metadataIfAny != nil { metadataIfAny = nil }
+        if scopeIfAny != nil { scopeIfAny = nil }
+        if origin != nil { origin = nil }
+        if cache != nil { cache = nil }
+        if dynamicCache != nil {
+            dynamicCache = nil
+            dynamicReady.store(false, ordering: .relaxed)
+        }
+    }
+
+    /// The payload in the form it is held.
+    var payload: Event.Payload {
+        switch otherPayload {
+        case nil: .value(dynamicPayload)
+        case .typed(let typed)?: .typed(typed)
+        case .encoded(let encoded)?: .encoded(encoded)
+        }
+    }
+
 
     var metadata: [String: String] {
         get { metadataIfAny ?? [:] }
@@ -257,19 +391,32 @@ final class EventStorage: @unchecked Sendable {
 
     /// Replaces the payload; only called on a uniquely referenced storage.
     func setPayload(_ newPayload: Event.Payload) {
-        payload = newPayload
+        switch newPayload {
+        case .value(let value):
+            dynamicPayload = value
+            otherPayload = nil
+            hasDynamicPayload = true
+        case .typed(let typed):
+            dynamicPayload = .null
+            otherPayload = .typed(typed)
+            hasDynamicPayload = false
+        case .encoded(let encoded):
+            dynamicPayload = .null
+            otherPayload = .encoded(encoded)
+            hasDynamicPayload = false
+        }
         cache = nil
         dynamicCache = nil
         dynamicReady.store(false, ordering: .relaxed)
     }
 
     func dynamicValue() throws -> EventValue {
-        switch payload {
-        case .value(let value):
-            return value
-        case .typed(let typed):
+        switch otherPayload {
+        case nil:
+            return dynamicPayload
+        case .typed(let typed)?:
             return try cachedDynamic { try EventValueEncoder().encode(typed) }
-        case .encoded(let encoded):
+        case .encoded(let encoded)?:
             return try cachedDynamic { try encoded.decodeValue() }
         }
     }
@@ -299,14 +446,14 @@ final class EventStorage: @unchecked Sendable {
     }
 
     func typedValue<T: Decodable & Sendable>(_ type: T.Type) throws -> T {
-        if case .typed(let typed) = payload, let value = typed as? T { return value }
+        if case .typed(let typed)? = otherPayload, let value = typed as? T { return value }
         return try cached(key: ObjectIdentifier(T.self)) {
-            switch payload {
-            case .value(let value):
-                return try EventValueDecoder().decode(T.self, from: value)
-            case .typed:
+            switch otherPayload {
+            case nil:
+                return try EventValueDecoder().decode(T.self, from: dynamicPayload)
+            case .typed?:
                 return try EventValueDecoder().decode(T.self, from: dynamicValue())
-            case .encoded(let encoded):
+            case .encoded(let encoded)?:
                 // If the dynamic form was already decoded, building T from it is cheaper than
                 // decoding the bytes again.
                 if let dynamic = cachedDynamicValue() { return try EventValueDecoder().decode(T.self, from: dynamic) }

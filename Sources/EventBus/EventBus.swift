@@ -92,9 +92,14 @@ public class EventBus: EventSink, @unchecked Sendable {
         source: String = "",
         metadata: [String: String] = [:]
     ) -> EventID {
-        let event = Event(type: type, payload: .value(data), source: source, metadata: metadata, isLocal: false, scope: scopePath)
-        deliver(event, kind: .published)
-        return event.id
+        ThreadDispatch.withCurrent { thread in
+            let event = Event(
+                type: type, data: data, source: source, metadata: metadata, isLocal: false, scope: scopePath,
+                reusing: thread.takeSpare())
+            let id = event.id
+            deliver(event, kind: .published, on: thread)
+            return id
+        }
     }
 
     /// Publishes an event with a typed payload; its type is `P.eventType`.
@@ -105,9 +110,14 @@ public class EventBus: EventSink, @unchecked Sendable {
     /// - Returns: the new event's id.
     @discardableResult
     public func publish<P: EventPayload>(_ payload: P, source: String = "", metadata: [String: String] = [:]) -> EventID {
-        let event = Event(type: P.eventType, payload: .typed(payload), source: source, metadata: metadata, isLocal: false, scope: scopePath)
-        deliver(event, kind: .published)
-        return event.id
+        ThreadDispatch.withCurrent { thread in
+            let event = Event(
+                typed: payload, source: source, metadata: metadata, isLocal: false, scope: scopePath,
+                reusing: thread.takeSpare())
+            let id = event.id
+            deliver(event, kind: .published, on: thread)
+            return id
+        }
     }
 
     /// Publishes an event built by the caller, keeping its id and timestamp.
@@ -141,48 +151,52 @@ public class EventBus: EventSink, @unchecked Sendable {
 
     /// Delivers now, or queues behind the event this thread is already delivering.
     final func deliver(_ event: Event, kind: DeliveryKind) {
-        ThreadDispatch.withCurrent { thread in
-            if thread.isDelivering {
-                thread.queue.append(.init(
-                    bus: self, event: event, kind: kind,
-                    subscriberLimit: lastSubscriberID.load(ordering: .acquiring)))
-                return
-            }
-            thread.isDelivering = true
-            process(event, kind: kind, subscriberLimit: .max)
-            if !thread.queue.isEmpty {
-                var index = 0
-                while index < thread.queue.count {
-                    let next = thread.queue[index]
-                    index += 1
-                    next.bus.process(next.event, kind: next.kind, subscriberLimit: next.subscriberLimit)
-                }
-                thread.queue.removeAll(keepingCapacity: true)
-            }
-            thread.isDelivering = false
-        }
+        ThreadDispatch.withCurrent { thread in deliver(event, kind: kind, on: thread) }
     }
 
-    private func process(_ event: Event, kind: DeliveryKind, subscriberLimit: UInt64) {
+    /// ``deliver(_:kind:)`` with the calling thread's delivery state at hand.
+    private func deliver(_ event: consuming Event, kind: DeliveryKind, on thread: ThreadDispatch) {
+        if thread.isDelivering {
+            thread.queue.append(.init(
+                bus: self, event: event, kind: kind,
+                subscriberLimit: lastSubscriberID.load(ordering: .acquiring)))
+            return
+        }
+        thread.isDelivering = true
+        process(event, kind: kind, subscriberLimit: .max, on: thread)
+        if !thread.queue.isEmpty {
+            var index = 0
+            while index < thread.queue.count {
+                let next = thread.queue[index]
+                index += 1
+                next.bus.process(next.event, kind: next.kind, subscriberLimit: next.subscriberLimit, on: thread)
+            }
+            thread.queue.removeAll(keepingCapacity: true)
+        }
+        thread.isDelivering = false
+    }
+
+    private func process(_ event: consuming Event, kind: DeliveryKind, subscriberLimit: UInt64, on thread: ThreadDispatch) {
         if middlewareCount.load(ordering: .relaxed) > 0 {
             guard let passed = runMiddleware(event, kind: kind) else { return }
-            dispatch(passed, kind: kind, subscriberLimit: subscriberLimit)
+            dispatch(passed, kind: kind, subscriberLimit: subscriberLimit, on: thread)
         } else {
-            dispatch(event, kind: kind, subscriberLimit: subscriberLimit)
+            dispatch(event, kind: kind, subscriberLimit: subscriberLimit, on: thread)
         }
     }
 
     /// History, subscribers, parent: the pipeline after middleware.
-    private func dispatch(_ event: Event, kind: DeliveryKind, subscriberLimit: UInt64) {
-        let (subscribers, evicted) = lock.withLock {
+    private func dispatch(_ event: consuming Event, kind: DeliveryKind, subscriberLimit: UInt64, on thread: ThreadDispatch) {
+        var (subscribers, evicted) = lock.withLock {
             state.published += 1
             let evicted = state.history.append(event)
             let subscribers = state.subscribers(for: event.type)
             state.delivered &+= subscribers.count
             return (subscribers, evicted)
         }
-        // The event that fell out of history is released here, outside the lock.
-        _ = evicted
+        // The event that fell out of history is released here, outside the lock; if nothing
+        // else holds it, its object is kept for this thread's next new event.
+        thread.recycle(&evicted)
         // `subscribers` keeps every record alive for the loop, so each one is used through an
         // unretained reference (no reference counting per subscriber per event).
         subscribers.withUnsafeBufferPointer { records in
@@ -195,6 +209,9 @@ public class EventBus: EventSink, @unchecked Sendable {
         if kind == .published || kind == .fromChild, parent != nil, !event.isLocal {
             parent?.accept(event)
         }
+        // Without history (or while it is not full) the event may have no other holder now.
+        var delivered: Event? = consume event
+        thread.recycle(&delivered)
     }
 
     private func deliver(_ event: Event, to subscriber: Subscriber, kind: DeliveryKind, subscriberLimit: UInt64) {
