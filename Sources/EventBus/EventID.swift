@@ -95,11 +95,25 @@ public struct EventID: Sendable, Hashable, Comparable {
 private enum EventIDGenerator {
     /// `(milliseconds << 16) | counter` of the last id minted by this process.
     static let state = Atomic<UInt64>(0)
+    /// The process's random bits with bit 63 set once drawn; 0 before the first id. An atomic
+    /// rather than a lazily initialised `static let`, so that minting an id makes no
+    /// `swift_once` call.
+    private static let drawnBits = Atomic<UInt64>(0)
+
     /// 58 random bits drawn once per process.
-    static let processBits: UInt64 = {
+    static var processBits: UInt64 {
+        let drawn = drawnBits.load(ordering: .relaxed)
+        return (drawn != 0 ? drawn : drawProcessBits()) & 0x03FF_FFFF_FFFF_FFFF
+    }
+
+    @inline(never)
+    private static func drawProcessBits() -> UInt64 {
         var generator = SystemRandomNumberGenerator()
-        return generator.next() & 0x03FF_FFFF_FFFF_FFFF
-    }()
+        let candidate = generator.next() | (1 << 63)
+        // The first thread to store wins, so every id of the process has the same bits.
+        let (exchanged, original) = drawnBits.compareExchange(expected: 0, desired: candidate, ordering: .relaxed)
+        return exchanged ? candidate : original
+    }
 }
 
 extension EventID: LosslessStringConvertible {

@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -62,7 +63,19 @@ final class ThreadDispatch {
         return taken
     }
 
-    private static let key: pthread_key_t = {
+    /// The thread-specific key plus one (0 until the first thread asks). An atomic rather than a
+    /// lazily initialised `static let`, so that finding the key costs one load, not a
+    /// `swift_once` call, on every publish.
+    private static let keyPlusOne = Atomic<UInt>(0)
+
+    private static var key: pthread_key_t {
+        let stored = keyPlusOne.load(ordering: .acquiring)
+        if stored != 0 { return pthread_key_t(stored - 1) }
+        return makeKey()
+    }
+
+    @inline(never)
+    private static func makeKey() -> pthread_key_t {
         var key = pthread_key_t()
         let err = pthread_key_create(&key) { pointer in
             #if canImport(Darwin)
@@ -72,8 +85,13 @@ final class ThreadDispatch {
             #endif
         }
         precondition(err == 0, "pthread_key_create failed: \(err)")
-        return key
-    }()
+        let (exchanged, original) = keyPlusOne.compareExchange(
+            expected: 0, desired: UInt(key) + 1, ordering: .acquiringAndReleasing)
+        if exchanged { return key }
+        // Another thread made the key first: use that one.
+        pthread_key_delete(key)
+        return pthread_key_t(original - 1)
+    }
 
     /// Runs `body` with the calling thread's state, created on first use and released when the
     /// thread exits. The thread-specific slot keeps the state alive, so no reference is counted.
