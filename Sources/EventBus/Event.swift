@@ -331,7 +331,8 @@ final class EventStorage: @unchecked Sendable {
         self.type = type
         self.dynamicPayload = data
         self.timestamp = timestamp
-        self.source = source
+        // Most events have no source: two empty strings need no release and retain.
+        if !(source.isEmpty && self.source.isEmpty) { self.source = source }
         if !metadata.isEmpty { self.metadataIfAny = copy metadata }
         if !scope.isEmpty { self.scopeIfAny = copy scope }
         self.isLocal = isLocal
