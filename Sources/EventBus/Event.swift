@@ -368,7 +368,6 @@ final class EventStorage: @unchecked Sendable {
         }
     }
 
-
     var metadata: [String: String] {
         get { metadataIfAny ?? [:] }
         set { metadataIfAny = newValue.isEmpty ? nil : newValue }

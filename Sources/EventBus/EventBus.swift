@@ -187,7 +187,7 @@ public class EventBus: EventSink, @unchecked Sendable {
 
     /// History, subscribers, parent: the pipeline after middleware.
     private func dispatch(_ event: consuming Event, kind: DeliveryKind, subscriberLimit: UInt64, on thread: ThreadDispatch) {
-        var (subscribers, evicted) = lock.withLock {
+        let (subscribers, fellOut) = lock.withLock {
             state.published += 1
             let evicted = state.history.append(event)
             let subscribers = state.subscribers(for: event.type)
@@ -196,6 +196,7 @@ public class EventBus: EventSink, @unchecked Sendable {
         }
         // The event that fell out of history is released here, outside the lock; if nothing
         // else holds it, its object is kept for this thread's next new event.
+        var evicted = fellOut
         thread.recycle(&evicted)
         // `subscribers` keeps every record alive for the loop, so each one is used through an
         // unretained reference (no reference counting per subscriber per event).
