@@ -196,7 +196,7 @@ public class EventBus: EventSink, @unchecked Sendable {
         }
         // The event that fell out of history is released here, outside the lock; if nothing
         // else holds it, its object is kept for this thread's next new event.
-        var evicted = fellOut
+        var evicted = consume fellOut
         thread.recycle(&evicted)
         // `subscribers` keeps every record alive for the loop, so each one is used through an
         // unretained reference (no reference counting per subscriber per event).
