@@ -70,8 +70,8 @@ public struct Event: Sendable {
             storage = spare
         } else {
             storage = EventStorage(
-                id: id, type: type, data: data, timestamp: now, source: source, metadata: metadata,
-                scope: scope, isLocal: isLocal)
+                id: id, type: type, payload: .value(data), timestamp: now, source: source, metadata: metadata,
+                scope: scope, origin: nil, isLocal: isLocal)
         }
     }
 
@@ -218,6 +218,14 @@ public struct Event: Sendable {
     }
 }
 
+extension Event.Payload {
+    /// Whether this is a dynamic value (``value(_:)``).
+    var isDynamic: Bool {
+        if case .value = self { return true }
+        return false
+    }
+}
+
 extension Event: CustomStringConvertible {
     /// A one-line rendering for logs: `type id source data`.
     public var description: String {
@@ -281,43 +289,13 @@ final class EventStorage: @unchecked Sendable {
     ) {
         self.id = id
         self.type = type
-        switch payload {
-        case .value(let value):
-            self.dynamicPayload = value
-            self.otherPayload = nil
-            self.hasDynamicPayload = true
-        case .typed(let typed):
-            self.dynamicPayload = .null
-            self.otherPayload = .typed(typed)
-            self.hasDynamicPayload = false
-        case .encoded(let encoded):
-            self.dynamicPayload = .null
-            self.otherPayload = .encoded(encoded)
-            self.hasDynamicPayload = false
-        }
+        (dynamicPayload, otherPayload) = EventStorage.split(payload)
+        hasDynamicPayload = payload.isDynamic
         self.timestamp = timestamp
         self.source = source
         self.metadataIfAny = metadata.isEmpty ? nil : copy metadata
         self.scopeIfAny = scope.isEmpty ? nil : copy scope
         self.origin = origin
-        self.isLocal = isLocal
-    }
-
-    /// A new event with a dynamic payload (the common publish path: no `Event.Payload` is built).
-    init(
-        id: EventID, type: EventType, data: consuming EventValue, timestamp: Timestamp, source: String,
-        metadata: borrowing [String: String], scope: borrowing [String], isLocal: Bool
-    ) {
-        self.id = id
-        self.type = type
-        self.dynamicPayload = data
-        self.otherPayload = nil
-        self.hasDynamicPayload = true
-        self.timestamp = timestamp
-        self.source = source
-        self.metadataIfAny = metadata.isEmpty ? nil : copy metadata
-        self.scopeIfAny = scope.isEmpty ? nil : copy scope
-        self.origin = nil
         self.isLocal = isLocal
     }
 
@@ -359,6 +337,16 @@ final class EventStorage: @unchecked Sendable {
         }
     }
 
+    /// A payload as the two fields hold it: a dynamic value (`.null` if it is not dynamic),
+    /// and the typed or encoded form (`nil` if it is dynamic).
+    private static func split(_ payload: Event.Payload) -> (EventValue, OtherPayload?) {
+        switch payload {
+        case .value(let value): (value, nil)
+        case .typed(let typed): (.null, .typed(typed))
+        case .encoded(let encoded): (.null, .encoded(encoded))
+        }
+    }
+
     /// The payload in the form it is held.
     var payload: Event.Payload {
         switch otherPayload {
@@ -391,20 +379,8 @@ final class EventStorage: @unchecked Sendable {
 
     /// Replaces the payload; only called on a uniquely referenced storage.
     func setPayload(_ newPayload: Event.Payload) {
-        switch newPayload {
-        case .value(let value):
-            dynamicPayload = value
-            otherPayload = nil
-            hasDynamicPayload = true
-        case .typed(let typed):
-            dynamicPayload = .null
-            otherPayload = .typed(typed)
-            hasDynamicPayload = false
-        case .encoded(let encoded):
-            dynamicPayload = .null
-            otherPayload = .encoded(encoded)
-            hasDynamicPayload = false
-        }
+        (dynamicPayload, otherPayload) = EventStorage.split(newPayload)
+        hasDynamicPayload = newPayload.isDynamic
         cache = nil
         dynamicCache = nil
         dynamicReady.store(false, ordering: .relaxed)
