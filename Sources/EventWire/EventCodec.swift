@@ -49,8 +49,19 @@ public struct EventCodec: Sendable {
     /// - Throws: ``WireError`` with code `invalidField` if a typed payload cannot be encoded, or
     ///   `limitExceeded` if the envelope would be larger than ``WireLimits/maxFrameBytes``.
     public func encode(_ event: Event) throws(WireError) -> [UInt8] {
+        try encode(event, origin: event.origin)
+    }
+
+    /// Encodes an event as if its origin were `origin`: the same bytes as ``encode(_:)`` of a
+    /// copy of `event` with that origin, without making the copy (a bridge stamps every event
+    /// it sends with its node's origin and sequence number).
+    /// - Parameters:
+    ///   - event: the event; its own origin is ignored.
+    ///   - origin: the origin to write, or nil for none.
+    /// - Returns: the envelope bytes (frame 2).
+    /// - Throws: as ``encode(_:)``.
+    public func encode(_ event: Event, origin: EventOrigin?) throws(WireError) -> [UInt8] {
         var writer = MessagePackWriter(reservingCapacity: 512)
-        let origin = event.origin
         var count = 5  // v, id, t, ts, and p unless nil (adjusted below)
         if !event.source.isEmpty { count += 1 }
         if !event.metadata.isEmpty { count += 1 }

@@ -159,6 +159,22 @@ func expectSameEvent(_ a: Event, _ b: Event, sourceLocation: SourceLocation = #_
         #expect(oversized < 50)
     }
 
+    @Test func encodingWithAnOriginGivesTheBytesOfACopyWithThatOrigin() throws {
+        var rng = SeededGenerator(seed: codecTestSeed &+ 1)
+        let codec = EventCodec()
+        for _ in 0..<200 {
+            let event = RandomEvents.event(&rng)
+            let origin = RandomEvents.origin(&rng)
+            var copy = event
+            copy.origin = origin
+            guard let expected = try? codec.encode(copy) else { continue }  // over the frame limit
+            let bytes = try codec.encode(event, origin: origin)
+            #expect(bytes == expected)
+            #expect(try codec.decode(bytes).origin == origin)
+            #expect(try codec.encode(event) == (try codec.encode(event, origin: event.origin)))
+        }
+    }
+
     @Test func typedPayloadsRoundTripAndStayTyped() throws {
         let reference = try #require(UUID(uuidString: "E621E1F8-C36C-495A-93FC-0C247A3E6E5F"))
         let placedAt = Date(timeIntervalSince1970: 1_764_398_469.25)
