@@ -140,7 +140,15 @@ extension MeshBridge {
             var deadline = nextHeartbeat
             if !ready { deadline = min(deadline, nextProbe) }
             if paused { deadline = min(deadline, now + 2_000_000) }
-            let timeout = Int((deadline > now ? deadline - now : 0) / 1_000_000) + 1
+            // Wait only with nothing to send: from here on, the next event queued signals the
+            // wakeup. With events queued meanwhile, only look; with sending paused, wait for
+            // the retry deadline (a new event would not make room).
+            let mayWait = state.withLockedValue { state -> Bool in
+                guard state.outbox.isEmpty else { return paused }
+                state.ioThreadWaiting = true
+                return true
+            }
+            let timeout = mayWait ? Int((deadline > now ? deadline - now : 0) / 1_000_000) + 1 : 0
             do {
                 try poller.poll(timeoutMilliseconds: timeout)
             } catch {
@@ -267,10 +275,15 @@ extension MeshBridge {
     /// - Returns: whether the outbox is now empty.
     @discardableResult
     private func flushOutbox(on socket: ZMQSocket) -> Bool {
-        let batch = state.withLockedValue { state -> [OutboundMessage] in
+        // The queue is swapped with an empty spare: no copy, and no new buffer per batch.
+        var batch = state.withLockedValue { state -> [OutboundMessage] in
+            // Awake: it looks at the outbox again before it waits, so publishers need not signal.
+            state.ioThreadWaiting = false
             guard !state.outbox.isEmpty else { return [] }
-            defer { state.outbox.removeAll(keepingCapacity: true) }
-            return state.outbox
+            var batch: [OutboundMessage] = []
+            swap(&batch, &state.spareOutbox)
+            swap(&batch, &state.outbox)
+            return batch
         }
         guard !batch.isEmpty else { return true }
         let blocking: Bool
@@ -290,13 +303,17 @@ extension MeshBridge {
                 sent += 1  // dropped; do not retry a message libzmq rejected
             }
         }
+        let unsent = paused ? Array(batch[sent...]) : []
+        // Emptied here, outside the lock (releasing each message's body), and kept as the spare.
+        batch.removeAll(keepingCapacity: true)
         state.withLockedValue { state in
             state.stats.sent += UInt64(sent)
             if paused {
                 state.stats.sendPauses += 1
                 // Put the unsent messages back in front of anything queued meanwhile.
-                state.outbox.insert(contentsOf: batch[sent...], at: 0)
+                state.outbox.insert(contentsOf: unsent, at: 0)
             }
+            state.spareOutbox = batch
         }
         room.signal()
         return !paused

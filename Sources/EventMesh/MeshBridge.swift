@@ -187,11 +187,10 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
             logStoppedDrops(stoppedDrops, type: type)
             return
         }
-        var stamped = event
-        stamped.origin = EventOrigin(node: origin.node, incarnation: origin.incarnation, sequence: sequence, hops: 0)
+        let stamp = EventOrigin(node: origin.node, incarnation: origin.incarnation, sequence: sequence, hops: 0)
         let body: [UInt8]
         do {
-            body = try codec.encode(stamped)
+            body = try codec.encode(event, origin: stamp)
         } catch {
             state.withLockedValue { $0.stats.encodeErrors += 1 }
             logger.error("event not sent: it cannot be encoded", metadata: ["event_id": "\(event.id)", "type": "\(type)", "error": "\(error)"])
@@ -208,7 +207,7 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
             var dropped = false
             var stopping = false
             var report: UInt64?
-            let wasEmpty = state.withLockedValue { state -> Bool? in
+            let shouldSignal = state.withLockedValue { state -> Bool? in
                 guard state.outbox.count < configuration.outboxCapacity else {
                     // A stopping bridge makes no more room: waiting would only spin.
                     stopping = state.phase == .stopping || state.phase == .stopped
@@ -220,10 +219,10 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
                     return nil
                 }
                 state.outbox.append(OutboundMessage(type: type, body: body))
-                return state.outbox.count == 1
+                return state.takeWaitingIOThread()
             }
-            if let wasEmpty {
-                if wasEmpty { wakeup.signal() }
+            if let shouldSignal {
+                if shouldSignal { wakeup.signal() }
                 return
             }
             if dropped {
@@ -269,11 +268,9 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
             return false
         }
         origin.hops += 1
-        var relayed = event
-        relayed.origin = origin
         let body: [UInt8]
         do {
-            body = try codec.encode(relayed)
+            body = try codec.encode(event, origin: origin)
         } catch {
             state.withLockedValue { $0.stats.encodeErrors += 1 }
             logger.error("event not relayed: it cannot be encoded", metadata: ["event_id": "\(event.id)", "error": "\(error)"])
@@ -281,7 +278,7 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
         }
         var stoppedDrops: UInt64?
         var queueDrops: UInt64?
-        let wasEmpty = state.withLockedValue { state -> Bool? in
+        let shouldSignal = state.withLockedValue { state -> Bool? in
             guard state.phase == .starting || state.phase == .running else {
                 state.stats.droppedAfterStop += 1
                 stoppedDrops = state.stoppedDropLog.note()
@@ -294,14 +291,14 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
             }
             state.stats.forwarded += 1
             state.outbox.append(OutboundMessage(type: event.type.name, body: body))
-            return state.outbox.count == 1
+            return state.takeWaitingIOThread()
         }
-        guard let wasEmpty else {
+        guard let shouldSignal else {
             logStoppedDrops(stoppedDrops, type: event.type.name)
             logQueueDrops(queueDrops, type: event.type.name)
             return false
         }
-        if wasEmpty { wakeup.signal() }
+        if shouldSignal { wakeup.signal() }
         return true
     }
 
@@ -432,6 +429,13 @@ extension MeshBridge {
         var phase = Phase.idle
         var bus: WeakBus?
         var outbox: [OutboundMessage] = []
+        /// An empty array with capacity, swapped with `outbox` when the I/O thread takes a batch.
+        var spareOutbox: [OutboundMessage] = []
+        /// Set by the I/O thread when it found the outbox empty and is about to wait in its
+        /// poll; the first publisher to queue an event after that clears it and signals the
+        /// wakeup. While the I/O thread is busy, it looks at the outbox again before it waits,
+        /// so queuing needs no signal (no system call per event under load).
+        var ioThreadWaiting = false
         var sequences: [String: UInt64] = [:]
         var dedup: DedupWindow
         var isReady = false
@@ -457,6 +461,13 @@ extension MeshBridge {
 
         init(dedup: DedupWindow) {
             self.dedup = dedup
+        }
+
+        /// After queuing an event: whether the I/O thread is waiting in its poll and must be
+        /// woken (only the first event queued since it began to wait wakes it).
+        mutating func takeWaitingIOThread() -> Bool {
+            defer { ioThreadWaiting = false }
+            return ioThreadWaiting
         }
     }
 }

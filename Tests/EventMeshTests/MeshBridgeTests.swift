@@ -77,7 +77,10 @@ final class TestMesh {
     var nodes: [MeshNode] = []
     var seen: [Seen] = []
 
-    init(brokers brokerCount: Int, nodes nodeCount: Int, dedup: Bool = true, type: EventType = "test.ping") async throws {
+    init(
+        brokers brokerCount: Int, nodes nodeCount: Int, dedup: Bool = true, type: EventType = "test.ping",
+        heartbeatMilliseconds: Int = 200
+    ) async throws {
         for _ in 0..<brokerCount {
             let broker = try Broker()
             addresses.append(try broker.start())
@@ -89,7 +92,7 @@ final class TestMesh {
             configuration.historyCapacity = 50_000
             configuration.sendHighWaterMark = 100_000
             configuration.receiveHighWaterMark = 100_000
-            configuration.heartbeatIntervalMilliseconds = 200
+            configuration.heartbeatIntervalMilliseconds = heartbeatMilliseconds
             let node = try MeshNode(configuration: configuration)
             let seen = Seen()
             node.bus.subscribe(EventPattern(type)) { event in seen.ids.withLockedValue { $0.append(event.id) } }
@@ -153,6 +156,23 @@ final class TestMesh {
             #expect(stats.duplicates == remote, "the duplicates counter equals the copies that arrived")
             #expect(stats.lost == 0)
         }
+    }
+
+    /// A publisher wakes the I/O thread only when it waits in its poll: an event published to
+    /// an idle bridge must still leave at once. With a heartbeat once a minute, a lost wakeup
+    /// would hold the event until the next heartbeat, beyond the wait below.
+    @Test func anEventPublishedToAnIdleBridgeLeavesWithoutWaitingForTheHeartbeat() async throws {
+        let mesh = try await TestMesh(brokers: 1, nodes: 2, heartbeatMilliseconds: 60_000)
+        defer { mesh.stop() }
+        for round in 0..<20 {
+            // Each event is published once the last one has arrived: the sending I/O thread
+            // has gone back to waiting by then.
+            let id = try mesh.nodes[0].publish("test.ping", data: .int(Int64(round)))
+            let arrived = await eventually(within: 20) { mesh.seen[1].all.contains(id) }
+            #expect(arrived, "event \(round) did not arrive before the next heartbeat")
+            if !arrived { return }
+        }
+        #expect(mesh.nodes[0].bridge.stats.sent == 20)
     }
 
     @Test func withDedupOffTheSecondCopiesAreDelivered() async throws {
