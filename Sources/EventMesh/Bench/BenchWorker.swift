@@ -191,8 +191,9 @@ final class SubscriberState: Sendable {
             endMarkers.withLockedValue { $0[publisher, default: 0] += 1 }
         }
         node.bus.subscribe(BenchWorker.eventType) { event in
-            guard let publisher = event.origin?.node, let sequence = event.data["s"]?.intValue, let scheduled = event.data["t"]?.intValue else { return }
-            let warmup = event.data["w"]?.boolValue ?? false
+            let data = event.data
+            guard let publisher = event.origin?.node, let sequence = data["s"]?.intValue, let scheduled = data["t"]?.intValue else { return }
+            let warmup = data["w"]?.boolValue ?? false
             counts.withLockedValue { $0.record(publisher: publisher, sequence: UInt64(sequence), scheduled: UInt64(scheduled), warmup: warmup) }
             if work > 0 {
                 let end = monotonicNanoseconds() + work
