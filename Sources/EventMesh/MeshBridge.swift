@@ -1,6 +1,6 @@
 import Dispatch
 public import EventBus
-public import EventWire
+import EventWire
 import Logging
 public import ZeroMQ
 

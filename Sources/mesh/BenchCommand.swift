@@ -76,7 +76,7 @@ struct BenchFanoutCommand: ParsableCommand {
     var workMicroseconds = 0
     @Flag(help: "Also run the same traffic over bare libzmq, interleaved with the mesh runs, and show the ratios.")
     var raw = false
-    @Option(help: ArgumentHelp("Runs of each kind (mesh, and raw with --raw) per step, interleaved; medians are reported.", valueName: "n"))
+    @Option(help: ArgumentHelp("Runs of each kind (mesh, and raw with --raw) per step, interleaved; medians are reported. With --saturation: whole searches, mesh and raw alternating, with the median rates and the median of each round's mesh/raw ratio.", valueName: "n"))
     var `repeat` = 1
     @Option(help: ArgumentHelp("Write the report as JSON here.", valueName: "file")) var json: String?
     @Option(help: ArgumentHelp("Draw the report as an SVG chart here: throughput per node (or per step) and latency percentiles, mesh beside raw.", valueName: "file"))
@@ -226,20 +226,34 @@ struct BenchFanoutCommand: ParsableCommand {
         if saturation {
             base.durationSeconds = duration ?? 3
             var searches: [SaturationSearch] = []
+            var summaries: [SaturationSummary] = []
             for subscriberCount in try subscriberCounts() {
-                var plan = base
-                plan.subscribers = subscriberCount
-                var search = SaturationSearch(subscribers: subscriberCount)
-                let start = try rateList().first.flatMap { $0 } ?? 10_000
-                search.mesh = try findSaturation(plan, from: start, label: "mesh", logger: logger, executable: executable)
-                if raw {
-                    plan.raw = true
-                    search.raw = try findSaturation(plan, from: start, label: "raw libzmq", logger: logger, executable: executable)
+                var rounds: [SaturationSearch] = []
+                // With --repeat, whole searches alternate (mesh, raw, mesh, raw …), so that both
+                // kinds see the machine in the same state about as often.
+                for round in 1...`repeat` {
+                    var plan = base
+                    plan.subscribers = subscriberCount
+                    var search = SaturationSearch(subscribers: subscriberCount, round: round)
+                    let start = try rateList().first.flatMap { $0 } ?? 10_000
+                    search.mesh = try findSaturation(plan, from: start, label: "mesh", logger: logger, executable: executable)
+                    if raw {
+                        plan.raw = true
+                        search.raw = try findSaturation(plan, from: start, label: "raw libzmq", logger: logger, executable: executable)
+                    }
+                    printSaturation(search)
+                    rounds.append(search)
                 }
-                printSaturation(search)
-                searches.append(search)
+                if `repeat` > 1 {
+                    let summary = SaturationSummary(rounds)
+                    printSaturationSummary(summary)
+                    summaries.append(summary)
+                }
+                searches += rounds
             }
-            let document = BenchDocument(environment: environment, agents: probes.isEmpty ? nil : probes, steps: [], saturation: searches)
+            let document = BenchDocument(
+                environment: environment, agents: probes.isEmpty ? nil : probes, steps: [], saturation: searches,
+                saturationSummary: summaries.isEmpty ? nil : summaries)
             try write(document)
             return
         }
@@ -337,10 +351,24 @@ struct BenchFanoutCommand: ParsableCommand {
     }
 
     private func printSaturation(_ search: SaturationSearch) {
-        var line = "saturation \(publishers) → \(search.subscribers): mesh \(search.mesh.rate.map { BenchStep.rateText($0) } ?? "not found") per publisher"
+        let round = `repeat` > 1 ? " (round \(search.round) of \(`repeat`))" : ""
+        var line = "saturation \(publishers) → \(search.subscribers)\(round): mesh \(search.mesh.rate.map { BenchStep.rateText($0) } ?? "not found") per publisher"
         if let raw = search.raw {
             line += ", raw libzmq \(raw.rate.map { BenchStep.rateText($0) } ?? "not found")"
             if let ratio = search.ratio { line += String(format: ", mesh/raw %.2f", ratio) }
+        }
+        print(line)
+    }
+
+    private func printSaturationSummary(_ summary: SaturationSummary) {
+        func rate(_ value: Double?) -> String { value.map { BenchStep.rateText($0) } ?? "not found" }
+        var line = "saturation \(publishers) → \(summary.subscribers) over \(summary.rounds) rounds (medians): mesh \(rate(summary.meshRate)) per publisher"
+        if summary.rawRate != nil || !summary.ratios.isEmpty {
+            line += ", raw libzmq \(rate(summary.rawRate))"
+            if let ratio = summary.ratio {
+                line += String(format: ", mesh/raw %.2f", ratio)
+                line += " (rounds: " + summary.ratios.map { String(format: "%.2f", $0) }.joined(separator: ", ") + ")"
+            }
         }
         print(line)
     }
@@ -591,8 +619,10 @@ struct BenchDocument: Encodable {
     /// With `--agents`: each agent as the first ping found it.
     var agents: [BenchCoordinator.AgentProbe]?
     var steps: [BenchStep]
-    /// With `--saturation`: each subscriber count's search.
+    /// With `--saturation`: each subscriber count's search (one per round with `--repeat`).
     var saturation: [SaturationSearch]?
+    /// With `--saturation --repeat N` (N > 1): each subscriber count's medians over its rounds.
+    var saturationSummary: [SaturationSummary]?
 }
 
 /// A search for the saturation rate (`--saturation`), mesh and raw.
@@ -610,6 +640,8 @@ struct SaturationSearch: Encodable {
     }
 
     var subscribers: Int
+    /// Which round of `--repeat` this search was (from 1).
+    var round: Int
     var mesh = Result()
     var raw: Result?
 
@@ -619,7 +651,33 @@ struct SaturationSearch: Encodable {
         return mesh / raw
     }
 
-    init(subscribers: Int) {
+    init(subscribers: Int, round: Int = 1) {
         self.subscribers = subscribers
+        self.round = round
+    }
+}
+
+/// The medians of one subscriber count's saturation searches over the rounds of `--repeat`.
+struct SaturationSummary: Encodable {
+    var subscribers: Int
+    var rounds: Int
+    /// Median mesh saturation rate over the rounds that found one.
+    var meshRate: Double?
+    /// Median raw libzmq saturation rate over the rounds that found one.
+    var rawRate: Double?
+    /// Each round's mesh/raw ratio (rounds where both searches found a rate).
+    var ratios: [Double]
+    /// The median of `ratios`: each ratio compares two searches of the same round.
+    var ratio: Double?
+
+    init(_ searches: [SaturationSearch]) {
+        subscribers = searches.first?.subscribers ?? 0
+        rounds = searches.count
+        let mesh = searches.compactMap(\.mesh.rate)
+        let raw = searches.compactMap { $0.raw?.rate }
+        meshRate = mesh.isEmpty ? nil : Statistics.median(mesh)
+        rawRate = raw.isEmpty ? nil : Statistics.median(raw)
+        ratios = searches.compactMap(\.ratio)
+        ratio = ratios.isEmpty ? nil : Statistics.median(ratios)
     }
 }

@@ -93,7 +93,8 @@ enum BenchFigures {
             for (kind, result, line) in [("mesh", Optional(search.mesh), BenchChart.LineStyle.solid), ("raw", search.raw, .dashed)] {
                 guard let result else { continue }
                 let points = result.probes.sorted { $0.rate < $1.rate }.map { BenchChart.Point(x: $0.rate, y: $0.slowestThroughput) }
-                series.append(BenchChart.Series(name: "1 → \(search.subscribers) \(kind)", group: "\(search.subscribers)", line: line, points: points))
+                let round = searches.contains { $0.round > 1 } ? " #\(search.round)" : ""
+                series.append(BenchChart.Series(name: "1 → \(search.subscribers) \(kind)\(round)", group: "\(search.subscribers)", line: line, points: points))
             }
         }
         return BenchChart.Panel(title: "Saturation probes: delivered against offered rate", xLabel: "offered rate per publisher (events/s)",

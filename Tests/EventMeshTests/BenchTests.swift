@@ -96,6 +96,35 @@ import Testing
         #expect(timeline.count >= 2, "memory was not sampled every second")
     }
 
+    @Test func aRepeatedSaturationSearchReportsEveryRoundAndTheirMedians() async throws {
+        let document = try await runBench(["--saturation", "--raw", "--repeat", "2", "--rate", "20k", "--duration", "0.2"])
+        let searches = try #require(document["saturation"] as? [[String: Any]], "no saturation searches in the report")
+        #expect(searches.map { $0["round"] as? Int } == [1, 2])
+        var meshRates: [Double] = []
+        var ratios: [Double] = []
+        for search in searches {
+            var rates: [String: Double] = [:]
+            for kind in ["mesh", "raw"] {
+                let result = try #require(search[kind] as? [String: Any], "no \(kind) search")
+                let rate = try #require(result["rate"] as? Double, "the \(kind) search found no rate")
+                let probes = try #require(result["probes"] as? [[String: Any]])
+                // The rate found is the highest probe that kept pace.
+                let passed = probes.filter { $0["passed"] as? Bool == true }.compactMap { $0["rate"] as? Double }
+                #expect(passed.max() == rate, "\(kind): \(probes)")
+                rates[kind] = rate
+            }
+            meshRates.append(rates["mesh"] ?? 0)
+            ratios.append((rates["mesh"] ?? 0) / (rates["raw"] ?? 1))
+        }
+        let summary = try #require((document["saturationSummary"] as? [[String: Any]])?.first, "no summary of the rounds")
+        #expect(summary["rounds"] as? Int == 2)
+        #expect(summary["meshRate"] as? Double == (meshRates[0] + meshRates[1]) / 2)
+        let reported = try #require(summary["ratios"] as? [Double])
+        #expect(reported.count == 2)
+        for (reported, expected) in zip(reported, ratios) { #expect(abs(reported - expected) < 1e-9) }
+        #expect(abs((summary["ratio"] as? Double ?? 0) - (ratios[0] + ratios[1]) / 2) < 1e-9)
+    }
+
     @Test func badOptionsAreRefusedWithAClearMessage() async throws {
         for (arguments, message) in [
             (["--count", "10", "--duration", "1"], "exclude each other"),

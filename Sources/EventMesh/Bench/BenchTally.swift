@@ -1,4 +1,4 @@
-public import EventBus
+import EventBus
 
 /// What one subscriber of a load test saw from one publisher, counted from the bench's own
 /// payload sequence numbers (independently of the mesh's counters).
