@@ -50,10 +50,10 @@ public struct BusWorkload: Sendable {
         .wireRoundTripTyped,
     ]
 
-    /// Finds a workload by its name.
+    /// Finds a workload by its name, among ``all`` and ``meshPaths``.
     /// - Parameter name: the workload's ``name``.
     /// - Returns: the workload, or `nil` if none has that name.
     public static func named(_ name: String) -> BusWorkload? {
-        all.first { $0.name == name }
+        (all + meshPaths).first { $0.name == name }
     }
 }

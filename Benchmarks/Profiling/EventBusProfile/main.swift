@@ -20,7 +20,7 @@ let arguments = CommandLine.arguments.dropFirst()
 guard let name = arguments.first, let workload = BusWorkload.named(name) else {
     print("usage: EventBusProfile WORKLOAD [EVENTS]")
     print("workloads:")
-    for workload in BusWorkload.all { print("  \(workload.name)  \(workload.summary)") }
+    for workload in BusWorkload.all + BusWorkload.meshPaths { print("  \(workload.name)  \(workload.summary)") }
     exit(2)
 }
 let events = arguments.dropFirst().first.flatMap { Int($0) } ?? 1_000_000
