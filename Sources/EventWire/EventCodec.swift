@@ -62,10 +62,14 @@ public struct EventCodec: Sendable {
     /// - Throws: as ``encode(_:)``.
     public func encode(_ event: Event, origin: EventOrigin?) throws(WireError) -> [UInt8] {
         var writer = MessagePackWriter(reservingCapacity: 512)
+        // Each field is read once: every read of an event's field retains what it returns.
+        let source = event.source
+        let metadata = event.metadata
+        let scope = event.scope
         var count = 5  // v, id, t, ts, and p unless nil (adjusted below)
-        if !event.source.isEmpty { count += 1 }
-        if !event.metadata.isEmpty { count += 1 }
-        if !event.scope.isEmpty { count += 1 }
+        if !source.isEmpty { count += 1 }
+        if !metadata.isEmpty { count += 1 }
+        if !scope.isEmpty { count += 1 }
         if let origin {
             count += 2
             if origin.sequence != nil { count += 1 }
@@ -83,18 +87,18 @@ public struct EventCodec: Sendable {
         writer.writeString(event.type.name)
         writer.writeString(EnvelopeKey.timestamp)
         writer.writeInt(event.timestamp.nanosecondsSinceEpoch)
-        if !event.source.isEmpty {
+        if !source.isEmpty {
             writer.writeString(EnvelopeKey.source)
-            writer.writeString(event.source)
+            writer.writeString(source)
         }
-        if !event.metadata.isEmpty {
+        if !metadata.isEmpty {
             writer.writeString(EnvelopeKey.metadata)
-            writer.writeSortedMap(event.metadata) { writer, value in writer.writeString(value) }
+            writer.writeSortedMap(metadata) { writer, value in writer.writeString(value) }
         }
-        if !event.scope.isEmpty {
+        if !scope.isEmpty {
             writer.writeString(EnvelopeKey.scope)
-            writer.writeArrayHeader(event.scope.count)
-            for name in event.scope { writer.writeString(name) }
+            writer.writeArrayHeader(scope.count)
+            for name in scope { writer.writeString(name) }
         }
         if let origin {
             writer.writeString(EnvelopeKey.originNode)
@@ -110,7 +114,7 @@ public struct EventCodec: Sendable {
                 writer.writeUInt(UInt64(clamping: origin.hops))
             }
         }
-        switch payload {
+        switch consume payload {
         case .none:
             break
         case .value(let value):
