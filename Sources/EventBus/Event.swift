@@ -118,7 +118,7 @@ public struct Event: Sendable {
     public init(
         id: EventID,
         type: EventType,
-        payload: Payload,
+        payload: consuming Payload,
         timestamp: Timestamp,
         source: String = "",
         metadata: [String: String] = [:],
@@ -284,13 +284,13 @@ final class EventStorage: @unchecked Sendable {
     }
 
     init(
-        id: EventID, type: EventType, payload: Event.Payload, timestamp: Timestamp, source: String,
+        id: EventID, type: EventType, payload: consuming Event.Payload, timestamp: Timestamp, source: String,
         metadata: borrowing [String: String], scope: borrowing [String], origin: EventOrigin?, isLocal: Bool
     ) {
         self.id = id
         self.type = type
-        (dynamicPayload, otherPayload) = EventStorage.split(payload)
         hasDynamicPayload = payload.isDynamic
+        (dynamicPayload, otherPayload) = EventStorage.split(payload)
         self.timestamp = timestamp
         self.source = source
         self.metadataIfAny = metadata.isEmpty ? nil : copy metadata
@@ -339,8 +339,9 @@ final class EventStorage: @unchecked Sendable {
 
     /// A payload as the two fields hold it: a dynamic value (`.null` if it is not dynamic),
     /// and the typed or encoded form (`nil` if it is dynamic).
-    private static func split(_ payload: Event.Payload) -> (EventValue, OtherPayload?) {
-        switch payload {
+    private static func split(_ payload: consuming Event.Payload) -> (EventValue, OtherPayload?) {
+        // Consumed: the payload's reference moves into the storage instead of being copied.
+        switch consume payload {
         case .value(let value): (value, nil)
         case .typed(let typed): (.null, .typed(typed))
         case .encoded(let encoded): (.null, .encoded(encoded))
@@ -378,9 +379,9 @@ final class EventStorage: @unchecked Sendable {
     }
 
     /// Replaces the payload; only called on a uniquely referenced storage.
-    func setPayload(_ newPayload: Event.Payload) {
-        (dynamicPayload, otherPayload) = EventStorage.split(newPayload)
+    func setPayload(_ newPayload: consuming Event.Payload) {
         hasDynamicPayload = newPayload.isDynamic
+        (dynamicPayload, otherPayload) = EventStorage.split(newPayload)
         cache = nil
         dynamicCache = nil
         dynamicReady.store(false, ordering: .relaxed)

@@ -257,15 +257,15 @@ public struct EventCodec: Sendable {
                     version = try reader.readInt()
                 case .id:
                     let raw = try reader.readBinaryRange()
-                    guard let parsed = EventID(bytes: reader.slice(raw)) else {
+                    guard raw.count == 16 else {
                         throw WireError(.invalidField, offset: valueOffset, field: key, message: "id must be exactly 16 bytes, found \(raw.count) (offset \(valueOffset))")
                     }
-                    id = parsed
+                    id = EventID(high: reader.loadUInt64(at: raw.lowerBound), low: reader.loadUInt64(at: raw.lowerBound + 8))
                 case .type:
                     let name: String
                     if let expected {
                         let range = try reader.readStringRange()
-                        if Self.sameBytes(reader.slice(range), expected.name) {
+                        if reader.bytes(in: range, equal: expected.name) {
                             type = expected
                             break
                         }
@@ -347,18 +347,6 @@ public struct EventCodec: Sendable {
         return Event(
             id: id, type: type, payload: payload, timestamp: Timestamp(nanosecondsSinceEpoch: timestamp),
             source: source, metadata: metadata, scope: scope, origin: origin)
-    }
-
-    /// Whether `bytes` are the UTF-8 of `name` (compared in place).
-    private static func sameBytes(_ bytes: ArraySlice<UInt8>, _ name: String) -> Bool {
-        var name = name
-        return name.withUTF8 { utf8 in
-            bytes.withUnsafeBufferPointer { slice in
-                guard utf8.count == slice.count else { return false }
-                for index in 0..<utf8.count where utf8[index] != slice[index] { return false }
-                return true
-            }
-        }
     }
 
     private func missing(_ key: EnvelopeKey.Known, at offset: Int) -> WireError {

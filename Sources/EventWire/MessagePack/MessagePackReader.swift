@@ -1,4 +1,11 @@
 public import EventBus
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The kind of MessagePack value a format byte announces.
 ///
@@ -275,6 +282,24 @@ public struct MessagePackReader: Sendable {
     /// The frame's bytes in `range` (a range this reader returned).
     func slice(_ range: Range<Int>) -> ArraySlice<UInt8> {
         bytes[range]
+    }
+
+    /// The big-endian 64-bit integer at `index` (8 bytes the caller has checked are there).
+    func loadUInt64(at index: Int) -> UInt64 {
+        load(UInt64.self, at: index)
+    }
+
+    /// Whether the bytes in `range` are the UTF-8 of `name`, compared in place (no slice, no
+    /// copy of either).
+    func bytes(in range: Range<Int>, equal name: String) -> Bool {
+        let utf8 = name.utf8
+        guard utf8.count == range.count else { return false }
+        guard !range.isEmpty else { return true }
+        return bytes.withUnsafeBufferPointer { buffer in
+            utf8.withContiguousStorageIfAvailable { name in
+                memcmp(buffer.baseAddress! + range.lowerBound, name.baseAddress!, range.count) == 0
+            } ?? utf8.elementsEqual(buffer[range])
+        }
     }
 
     /// A short byte string in one integer: for `range` of at most 7 bytes, its bytes
