@@ -408,9 +408,10 @@ final class EventStorage: @unchecked Sendable {
     /// Returns the cached dynamic form, or runs `convert` (outside any lock) and caches its
     /// result or error; as with ``cached(key:_:)``, the first stored result wins.
     private func cachedDynamic(_ convert: () throws -> EventValue) throws -> EventValue {
+        // `dynamicReady` is set under the lock with the cache: while it is false, no result is
+        // stored yet, or one is being stored right now (a race in which both threads convert).
         if dynamicReady.load(ordering: .acquiring), let hit = dynamicCache { return try hit.get() }
         let lock = EventStorage.lock(for: self)
-        if let hit = lock.withLock({ dynamicCache }) { return try hit.get() }
         let result: Result<EventValue, any Error>
         do { result = .success(try convert()) } catch { result = .failure(error) }
         let stored = lock.withLock { () -> Result<EventValue, any Error> in
