@@ -152,6 +152,22 @@ private struct ChurnWindow: Sendable {
         #expect(CountedPayload.decodes.load(ordering: .relaxed) - before <= 8)
     }
 
+    /// The first reads of a typed event's dynamic form race without a lock until one stores
+    /// its result: every reader must still see the same, complete value.
+    @Test func concurrentFirstReadsOfTheDynamicFormAgree() {
+        for round in 0..<50 {
+            let event = Event(CountedPayload(value: round))
+            let seen = LockedValueBox([EventValue]())
+            runOnThreads(8) { _ in
+                let value = event.data
+                seen.withLockedValue { $0.append(value) }
+            }
+            let values = seen.withLockedValue { $0 }
+            #expect(values.count == 8)
+            #expect(values.allSatisfy { $0 == ["value": .int(Int64(round))] }, "round \(round): \(values)")
+        }
+    }
+
     @Test func concurrentScopedPublishesReachTheRootOnce() {
         let root = EventBus(historyCapacity: 0)
         let children = (0..<4).map { root.scoped("c\($0)") }
