@@ -166,6 +166,8 @@ extension MeshBridge {
             if poller.isReadable(outboundMonitorIndex) { drainMonitor(sockets.outboundMonitor, direction: "outbound") }
             if poller.isReadable(inboundMonitorIndex) { drainMonitor(sockets.inboundMonitor, direction: "inbound") }
             if poller.isReadable(inboundIndex) {
+                // The node bus, loaded from its weak reference once per batch, not per event.
+                let bus = state.withLockedValue { $0.bus?.bus }
                 // A bounded batch, so that a flood of inbound events cannot starve sending.
                 for _ in 0..<1024 {
                     let received: Bool
@@ -177,7 +179,7 @@ extension MeshBridge {
                     }
                     guard received else { break }
                     handleInbound(
-                        typeFrame, body: bodyFrame, from: sockets.inbound, lastType: &lastType,
+                        typeFrame, body: bodyFrame, from: sockets.inbound, delivering: bus, lastType: &lastType,
                         readiness: &readiness, subscribed: subscribed, log: &malformedLog)
                 }
             }
@@ -376,7 +378,7 @@ extension MeshBridge {
 
     /// Reads the rest of the message whose first frame is in `first` and handles it.
     private func handleInbound(
-        _ first: ZMQMessage, body second: ZMQMessage, from socket: ZMQSocket, lastType: inout LastFrameType,
+        _ first: ZMQMessage, body second: ZMQMessage, from socket: ZMQSocket, delivering bus: EventBus?, lastType: inout LastFrameType,
         readiness: inout Readiness, subscribed: Set<String>, log: inout RateLimitedLog
     ) {
         // The rest of a message is already here once its first frame is: these never block.
@@ -402,7 +404,7 @@ extension MeshBridge {
         let body = second.bytes
         // Most messages carry the type of the one before: known valid, no String made.
         if let type = lastType.type, first.holds(lastType.frame) {
-            handleEvent(body, frameType: type.name, type: type, log: &log)
+            handleEvent(body, frameType: type.name, type: type, delivering: bus, log: &log)
             return
         }
         let typeFrame = first.bytes
@@ -420,7 +422,7 @@ extension MeshBridge {
         }
         let type = try? EventType(validating: frameType)
         if let type { lastType = LastFrameType(frame: typeFrame, type: type) }
-        handleEvent(body, frameType: frameType, type: type, log: &log)
+        handleEvent(body, frameType: frameType, type: type, delivering: bus, log: &log)
     }
 
     /// Decodes, filters, deduplicates and delivers an event message.
@@ -428,7 +430,7 @@ extension MeshBridge {
     ///   - body: frame 2.
     ///   - frameType: frame 1.
     ///   - type: frame 1 as a valid type, if it is one.
-    private func handleEvent(_ body: [UInt8], frameType: String, type: EventType?, log: inout RateLimitedLog) {
+    private func handleEvent(_ body: [UInt8], frameType: String, type: EventType?, delivering bus: EventBus?, log: inout RateLimitedLog) {
         let event: Event
         do {
             if let type {
@@ -445,22 +447,22 @@ extension MeshBridge {
         let now = eventOrigin == origin ? 0 : monotonicNanoseconds()
         // One lock round trip per event: count it, drop an echo of our own, or ask dedup.
         let receiveAll = configuration.receiveAll
-        let bus = state.withLockedValue { state -> EventBus? in
+        let deliver = state.withLockedValue { state -> Bool in
             state.stats.received += 1
             if eventOrigin == origin {
                 state.stats.ownEchoes += 1
-                return nil
+                return false
             }
             // A prefix subscription can let in types no pattern matches: check exactly.
             guard Self.wants(event.type, patterns: state.patterns, receiveAll: receiveAll) else {
                 state.stats.filtered += 1
-                return nil
+                return false
             }
             let verdict = state.dedup.admit(
                 id: event.id, type: frameType, origin: eventOrigin, sequence: event.origin?.sequence, now: now)
-            return verdict == .deliver ? state.bus?.bus : nil
+            return verdict == .deliver
         }
-        bus?.deliverRemote(event)
+        if deliver { bus?.deliverRemote(event) }
     }
 
     private func handleReadiness(
