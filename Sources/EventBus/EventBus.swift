@@ -94,7 +94,7 @@ public class EventBus: EventSink, @unchecked Sendable {
     ) -> EventID {
         ThreadDispatch.withCurrent { thread in
             let event = Event(
-                type: type, data: data, source: source, metadata: metadata, isLocal: false, scope: scopePath,
+                type: type, payload: .value(data), source: source, metadata: metadata, isLocal: false, scope: scopePath,
                 reusing: thread.takeSpare())
             let id = event.id
             deliver(event, kind: .published, on: thread)
@@ -112,8 +112,8 @@ public class EventBus: EventSink, @unchecked Sendable {
     public func publish<P: EventPayload>(_ payload: P, source: String = "", metadata: [String: String] = [:]) -> EventID {
         ThreadDispatch.withCurrent { thread in
             let event = Event(
-                typed: payload, source: source, metadata: metadata, isLocal: false, scope: scopePath,
-                reusing: thread.takeSpare())
+                type: P.eventType, payload: .typed(payload), source: source, metadata: metadata, isLocal: false,
+                scope: scopePath, reusing: thread.takeSpare())
             let id = event.id
             deliver(event, kind: .published, on: thread)
             return id
