@@ -109,6 +109,9 @@ extension MeshBridge {
         applyPrefixes(to: sockets.inbound, subscribed: &subscribed, version: &appliedPrefixes)
         // Sending paused at a full subscriber queue (the block policy): retry soon.
         var paused = false
+        // Whether the last flush found the outbox empty and told publishers to signal: then the
+        // poll may block. Not before the first flush, for events queued before the loop began.
+        var mayWait = false
         // Inbound frames land in these two messages, reused for every message.
         let typeFrame = ZMQMessage()
         let bodyFrame = ZMQMessage()
@@ -140,15 +143,9 @@ extension MeshBridge {
             var deadline = nextHeartbeat
             if !ready { deadline = min(deadline, nextProbe) }
             if paused { deadline = min(deadline, now + 2_000_000) }
-            // Wait only with nothing to send: from here on, the next event queued signals the
-            // wakeup. With events queued meanwhile, only look; with sending paused, wait for
-            // the retry deadline (a new event would not make room).
-            let mayWait = state.withLockedValue { state -> Bool in
-                guard state.outbox.isEmpty else { return paused }
-                state.ioThreadWaiting = true
-                return true
-            }
-            let timeout = mayWait ? Int((deadline > now ? deadline - now : 0) / 1_000_000) + 1 : 0
+            // Block only with nothing to send (the next event queued signals the wakeup) or with
+            // sending paused (wait for the retry deadline: a new event would not make room).
+            let timeout = mayWait || paused ? Int((deadline > now ? deadline - now : 0) / 1_000_000) + 1 : 0
             do {
                 try poller.poll(timeoutMilliseconds: timeout)
             } catch {
@@ -183,7 +180,7 @@ extension MeshBridge {
                         readiness: &readiness, subscribed: subscribed, log: &malformedLog)
                 }
             }
-            paused = !flushOutbox(on: sockets.outbound)
+            (paused, mayWait) = flushOutbox(on: sockets.outbound)
             if state.withLockedValue({ $0.phase == .stopping }) { return }
         }
     }
@@ -212,7 +209,7 @@ extension MeshBridge {
 
     /// Sends everything queued, then (when stopping) closes with the linger period.
     private func shutDown(_ sockets: Sockets) {
-        if !flushOutbox(on: sockets.outbound) {
+        if flushOutbox(on: sockets.outbound).paused {
             // The block policy: a subscriber's queue is still full. What is left is lost.
             let left = state.withLockedValue { state -> Int in
                 defer { state.outbox.removeAll() }
@@ -274,20 +271,25 @@ extension MeshBridge {
     /// Sends what is queued. Under the drop policy everything goes (libzmq drops at a full
     /// subscriber queue); under the block policy sending stops at the first message that would
     /// block, and the rest stays queued, in order, for the next try.
-    /// - Returns: whether the outbox is now empty.
-    @discardableResult
-    private func flushOutbox(on socket: ZMQSocket) -> Bool {
+    ///
+    /// When it leaves the outbox empty, it sets ``State/ioThreadWaiting`` in the same locked
+    /// section: from then on the next publisher signals the wakeup, so the I/O thread may block
+    /// in its poll. While the flag is clear, publishers queue without a system call.
+    /// - Returns: whether sending paused (messages are left), and whether the outbox was found
+    ///   empty and the flag set.
+    private func flushOutbox(on socket: ZMQSocket) -> (paused: Bool, waiting: Bool) {
         // The queue is swapped with an empty spare: no copy, and no new buffer per batch.
         var batch = state.withLockedValue { state -> [OutboundMessage] in
-            // Awake: it looks at the outbox again before it waits, so publishers need not signal.
-            state.ioThreadWaiting = false
-            guard !state.outbox.isEmpty else { return [] }
+            guard !state.outbox.isEmpty else {
+                state.ioThreadWaiting = true
+                return []
+            }
             var batch: [OutboundMessage] = []
             swap(&batch, &state.spareOutbox)
             swap(&batch, &state.outbox)
             return batch
         }
-        guard !batch.isEmpty else { return true }
+        guard !batch.isEmpty else { return (false, true) }
         let blocking: Bool
         if case .block = configuration.overflow { blocking = true } else { blocking = false }
         var sent = 0
@@ -308,7 +310,7 @@ extension MeshBridge {
         let unsent = paused ? Array(batch[sent...]) : []
         // Emptied here, outside the lock (releasing each message's body), and kept as the spare.
         batch.removeAll(keepingCapacity: true)
-        state.withLockedValue { state in
+        let waiting = state.withLockedValue { state -> Bool in
             state.stats.sent += UInt64(sent)
             if paused {
                 state.stats.sendPauses += 1
@@ -316,9 +318,11 @@ extension MeshBridge {
                 state.outbox.insert(contentsOf: unsent, at: 0)
             }
             state.spareOutbox = batch
+            state.ioThreadWaiting = state.outbox.isEmpty
+            return state.ioThreadWaiting
         }
         room.signal()
-        return !paused
+        return (paused, waiting)
     }
 
     /// Sends a readiness message (frame 1 `PREFIX NUL KIND`).

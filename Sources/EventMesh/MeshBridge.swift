@@ -431,10 +431,10 @@ extension MeshBridge {
         var outbox: [OutboundMessage] = []
         /// An empty array with capacity, swapped with `outbox` when the I/O thread takes a batch.
         var spareOutbox: [OutboundMessage] = []
-        /// Set by the I/O thread when it found the outbox empty and is about to wait in its
-        /// poll; the first publisher to queue an event after that clears it and signals the
-        /// wakeup. While the I/O thread is busy, it looks at the outbox again before it waits,
-        /// so queuing needs no signal (no system call per event under load).
+        /// Set by the I/O thread when a flush leaves the outbox empty (it may then block in its
+        /// poll); the first publisher to queue an event after that clears it and signals the
+        /// wakeup. While it is clear, the I/O thread flushes again before it blocks, so queuing
+        /// needs no signal (no system call per event under load).
         var ioThreadWaiting = false
         var sequences: [String: UInt64] = [:]
         var dedup: DedupWindow
