@@ -87,11 +87,15 @@ enum BenchFrames {
             id: EventID(), type: type,
             payload: .value(["s": 1, "t": 1_764_000_000_000, "x": .bytes([UInt8](repeating: 0x2a, count: 256))]),
             timestamp: .now(), scope: ["pub-0"])
-        let origin = EventOrigin(node: "pub-0", incarnation: 0x5eed_1234_abcd_0042, sequence: 1, hops: 0)
-        guard let frame = try? EventCodec().encode(event, origin: origin) else {
+        guard let frame = try? EventCodec().encode(event, origin: origin(sequence: 1)) else {
             preconditionFailure("the bench event does not encode")
         }
         return frame
+    }
+
+    /// The publishing node's origin, with a sequence number.
+    static func origin(sequence: UInt64) -> EventOrigin {
+        EventOrigin(node: "pub-0", incarnation: 0x5eed_1234_abcd_0042, sequence: sequence, hops: 0)
     }
 }
 
@@ -105,8 +109,7 @@ final class BenchEncodingSink: EventSink, @unchecked Sendable {
 
     func accept(_ event: Event) {
         frames += 1
-        let origin = EventOrigin(node: "pub-0", incarnation: 0x5eed_1234_abcd_0042, sequence: UInt64(frames), hops: 0)
-        guard let frame = try? codec.encode(event, origin: origin) else { preconditionFailure("the bench event does not encode") }
+        guard let frame = try? codec.encode(event, origin: BenchFrames.origin(sequence: UInt64(frames))) else { preconditionFailure("the bench event does not encode") }
         blackHole(frame)
         lastFrame = frame
     }

@@ -227,19 +227,20 @@ struct BenchFanoutCommand: ParsableCommand {
             base.durationSeconds = duration ?? 3
             var searches: [SaturationSearch] = []
             var summaries: [SaturationSummary] = []
+            let start = try rateList().first.flatMap { $0 } ?? 10_000
             for subscriberCount in try subscriberCounts() {
+                var plan = base
+                plan.subscribers = subscriberCount
+                var rawPlan = plan
+                rawPlan.raw = true
                 var rounds: [SaturationSearch] = []
                 // With --repeat, whole searches alternate (mesh, raw, mesh, raw …), so that both
                 // kinds see the machine in the same state about as often.
                 for round in 1...`repeat` {
-                    var plan = base
-                    plan.subscribers = subscriberCount
                     var search = SaturationSearch(subscribers: subscriberCount, round: round)
-                    let start = try rateList().first.flatMap { $0 } ?? 10_000
                     search.mesh = try findSaturation(plan, from: start, label: "mesh", logger: logger, executable: executable)
                     if raw {
-                        plan.raw = true
-                        search.raw = try findSaturation(plan, from: start, label: "raw libzmq", logger: logger, executable: executable)
+                        search.raw = try findSaturation(rawPlan, from: start, label: "raw libzmq", logger: logger, executable: executable)
                     }
                     printSaturation(search)
                     rounds.append(search)
@@ -352,19 +353,23 @@ struct BenchFanoutCommand: ParsableCommand {
 
     private func printSaturation(_ search: SaturationSearch) {
         let round = `repeat` > 1 ? " (round \(search.round) of \(`repeat`))" : ""
-        var line = "saturation \(publishers) → \(search.subscribers)\(round): mesh \(search.mesh.rate.map { BenchStep.rateText($0) } ?? "not found") per publisher"
+        var line = "saturation \(publishers) → \(search.subscribers)\(round): mesh \(Self.foundRate(search.mesh.rate)) per publisher"
         if let raw = search.raw {
-            line += ", raw libzmq \(raw.rate.map { BenchStep.rateText($0) } ?? "not found")"
+            line += ", raw libzmq \(Self.foundRate(raw.rate))"
             if let ratio = search.ratio { line += String(format: ", mesh/raw %.2f", ratio) }
         }
         print(line)
     }
 
+    /// A saturation rate as the tables print it, or "not found".
+    private static func foundRate(_ rate: Double?) -> String {
+        rate.map { BenchStep.rateText($0) } ?? "not found"
+    }
+
     private func printSaturationSummary(_ summary: SaturationSummary) {
-        func rate(_ value: Double?) -> String { value.map { BenchStep.rateText($0) } ?? "not found" }
-        var line = "saturation \(publishers) → \(summary.subscribers) over \(summary.rounds) rounds (medians): mesh \(rate(summary.meshRate)) per publisher"
-        if summary.rawRate != nil || !summary.ratios.isEmpty {
-            line += ", raw libzmq \(rate(summary.rawRate))"
+        var line = "saturation \(publishers) → \(summary.subscribers) over \(summary.rounds) rounds (medians): mesh \(Self.foundRate(summary.meshRate)) per publisher"
+        if raw {
+            line += ", raw libzmq \(Self.foundRate(summary.rawRate))"
             if let ratio = summary.ratio {
                 line += String(format: ", mesh/raw %.2f", ratio)
                 line += " (rounds: " + summary.ratios.map { String(format: "%.2f", $0) }.joined(separator: ", ") + ")"

@@ -494,11 +494,20 @@ public enum BenchCoordinator {
         return probes
     }
 
+    /// `SOCK_DGRAM` and `SOCK_STREAM` as `socket(2)` takes them (Glibc imports them as enum cases).
     private static var datagramSocketType: Int32 {
         #if canImport(Glibc)
         Int32(SOCK_DGRAM.rawValue)
         #else
         SOCK_DGRAM
+        #endif
+    }
+
+    private static var streamSocketType: Int32 {
+        #if canImport(Glibc)
+        Int32(SOCK_STREAM.rawValue)
+        #else
+        SOCK_STREAM
         #endif
     }
 
@@ -513,12 +522,7 @@ public enum BenchCoordinator {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { return false }
-        #if canImport(Glibc)
-        let stream = Int32(SOCK_STREAM.rawValue)
-        #else
-        let stream = SOCK_STREAM
-        #endif
-        let fd = socket(AF_INET, stream, 0)
+        let fd = socket(AF_INET, streamSocketType, 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         return withUnsafePointer(to: &address) {
