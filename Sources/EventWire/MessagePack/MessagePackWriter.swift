@@ -44,7 +44,7 @@ public struct MessagePackWriter: Sendable {
         // takes the array's specialized path; making a new zeroed array (with
         // `Array(repeating:count:)` or `unsafeUninitializedCapacity`) calls the standard
         // library's generic allocation, which looks up the storage's type metadata each time
-        // (about 400 instructions more per writer, measured with callgrind).
+        // (about 300 instructions more per writer: Benchmarks/Profiling/allocation-probe.sh).
         storage = size <= Self.sharedZeros.count ? Self.sharedZeros : [UInt8](repeating: 0, count: size)
     }
 

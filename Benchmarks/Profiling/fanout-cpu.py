@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""CPU time per event of every thread of a `mesh bench fanout` run, from /proc.
+
+Usage: Benchmarks/Profiling/fanout-cpu.py RATE [MESH]
+  RATE  events per second for the one publisher, e.g. 100000 (or 100k)
+  MESH  the mesh binary (default: .build/release/mesh, resolved)
+
+Runs `MESH bench fanout --rate RATE --duration 14` (1 publisher, 1 subscriber, 1 broker in the
+bench's own process), reads utime + stime of every thread of the three processes at 5 s and
+again at 11 s, and prints each thread's CPU microseconds per event published in between, the
+sum per process and the total, then the subscriber's line of the bench's table (check that it
+lost nothing: with loss, the figures are not per delivered event). Threads are named by the
+kernel (`ZMQbg/IO/0` is libzmq's I/O thread); the others are told apart by their share (the
+publishing thread and the node I/O threads carry the most).
+"""
+import os
+import subprocess
+import sys
+import time
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    text = sys.argv[1].lower()
+    rate = float(text[:-1]) * 1000 if text.endswith("k") else float(text)
+    mesh = os.path.realpath(sys.argv[2] if len(sys.argv) > 2 else ".build/release/mesh")
+    if not os.access(mesh, os.X_OK):
+        sys.exit(f"no mesh binary at {mesh}: build it with `swift build -c release --product mesh`")
+    ticks = os.sysconf("SC_CLK_TCK")
+    run = subprocess.Popen([mesh, "bench", "fanout", "--rate", str(int(rate)), "--duration", "14"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(5)
+    first = snapshot(mesh)
+    window = 6.0
+    time.sleep(window)
+    second = snapshot(mesh)
+    output, _ = run.communicate()
+    events = rate * window
+    totals = {}
+    rows = []
+    for key, (role, comm, used) in second.items():
+        if key not in first:
+            continue
+        micros = (used - first[key][2]) / ticks / events * 1e6
+        totals[role] = totals.get(role, 0.0) + micros
+        rows.append((role, micros, comm, key[1]))
+    for role, micros, comm, tid in sorted(rows, key=lambda row: (row[0], -row[1])):
+        if micros >= 0.05:
+            print(f"{role:12} {comm:18} tid {tid:>7}  {micros:5.2f} µs/event")
+    print("per process:", ", ".join(f"{role} {value:.2f}" for role, value in sorted(totals.items())),
+          f"; total {sum(totals.values()):.2f} µs/event")
+    for line in output.splitlines():
+        if line.startswith("sub-0") or line.startswith("node"):
+            print(line)
+
+
+def snapshot(mesh):
+    """(pid, tid) -> (role, thread name, utime + stime in clock ticks) for the bench's processes."""
+    threads = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = open(f"/proc/{pid}/cmdline").read().split("\0")
+        except OSError:
+            continue
+        if not command or os.path.realpath(command[0]) != mesh or command[1:3] not in (["bench", "fanout"], ["bench", "worker"]):
+            continue
+        joined = " ".join(command)
+        role = "broker" if "fanout" in joined else ("publisher" if "--role publisher" in joined else "subscriber")
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                stat = open(f"/proc/{pid}/task/{tid}/stat").read()
+            except OSError:
+                continue
+            comm = stat[stat.index("(") + 1:stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2:].split()
+            threads[(pid, tid)] = (role, comm, int(fields[11]) + int(fields[12]))
+    return threads
+
+
+if __name__ == "__main__":
+    main()
