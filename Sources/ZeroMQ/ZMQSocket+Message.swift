@@ -20,6 +20,7 @@ extension ZMQSocket {
             _ = try zmqCall("zmq_msg_recv") { zmq_msg_recv(message.pointer, handle, wait ? 0 : ZMQ_DONTWAIT) }
             return true
         } catch where error.code == .wouldBlock {
+            if !wait { drainedAt = operations }
             return false
         }
     }

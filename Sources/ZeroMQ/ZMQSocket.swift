@@ -79,6 +79,14 @@ public final class ZMQSocket {
     public let kind: Kind
     /// The libzmq socket, `nil` once closed.
     private(set) var handle: UnsafeMutableRawPointer?
+    /// How many calls the socket has served (sends, receives, options, binds…), for
+    /// ``ZMQPoller``: libzmq's signalling descriptor is edge-triggered and any call may consume
+    /// its signal, so the poller reads a socket's state again after a call, and only then.
+    var operations: UInt64 = 0
+    /// ``operations`` when a non-blocking receive last found nothing. libzmq has just processed
+    /// the socket's pending commands then, so nothing is readable until its descriptor signals:
+    /// the poller need not ask.
+    var drainedAt: UInt64 = .max
 
     /// Makes a socket with a linger period of 0 (closing drops unsent messages at once; set
     /// ``setLinger(milliseconds:)`` to flush on close).
@@ -110,6 +118,7 @@ public final class ZMQSocket {
     @inline(__always)
     func open(_ operation: @autoclosure () -> String) throws(ZMQError) -> UnsafeMutableRawPointer {
         guard let handle else { throw ZMQError(code: .wrongState, operation: "\(operation()) on a closed socket") }
+        operations &+= 1
         return handle
     }
 
@@ -249,6 +258,7 @@ public final class ZMQSocket {
             do {
                 _ = try zmqCall("zmq_msg_recv") { zmq_msg_recv(&message, handle, flags) }
             } catch where error.code == .wouldBlock && frames.isEmpty {
+                if !wait { drainedAt = operations }
                 return nil
             }
             let size = zmq_msg_size(&message)

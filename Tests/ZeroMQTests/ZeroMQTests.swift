@@ -248,6 +248,39 @@ func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         #expect(!poller.isReadable(quietIndex))
     }
 
+    @Test func aSocketUsedSinceThePollIsReadAgain() throws {
+        // libzmq signals a socket's descriptor once per batch of commands, and a receive can
+        // take that signal: the poller must ask the socket, not trust its descriptor.
+        let pull = try ZMQSocket(context, .pull)
+        try pull.bind("inproc://used-since-poll")
+        let push = try ZMQSocket(context, .push)
+        try push.connect("inproc://used-since-poll")
+        for text in ["one", "two"] { try push.send(bytes(text)) }
+        let poller = ZMQPoller()
+        let index = poller.add(pull)
+        #expect(try poller.poll(timeoutMilliseconds: 5000) == 1)
+        #expect(try pull.receive(wait: false) == [bytes("one")])
+        #expect(try poller.poll(timeoutMilliseconds: 0) == 1, "the second message was not reported")
+        #expect(poller.isReadable(index))
+        #expect(try pull.receive(wait: false) == [bytes("two")])
+        #expect(try pull.receive(wait: false) == nil)
+        #expect(try poller.poll(timeoutMilliseconds: 0) == 0, "a drained socket was reported readable")
+        try push.send(bytes("three"))
+        // Without the descriptor's signal this waits out the 10 s timeout and fails.
+        #expect(try poller.poll(timeoutMilliseconds: 10_000) == 1)
+        #expect(try pull.receive(wait: false) == [bytes("three")])
+    }
+
+    @Test func aTimeoutIsWaitedOutWhenNothingIsReady() throws {
+        let pull = try ZMQSocket(context, .pull)
+        try pull.bind("inproc://nothing-ready")
+        let poller = ZMQPoller()
+        poller.add(pull)
+        let start = ContinuousClock.now
+        #expect(try poller.poll(timeoutMilliseconds: 30) == 0)
+        #expect(ContinuousClock.now - start >= .milliseconds(30), "the poll returned before its timeout")
+    }
+
     @Test func pollingAClosedSocketThrows() throws {
         let socket = try ZMQSocket(context, .pull)
         let poller = ZMQPoller()
