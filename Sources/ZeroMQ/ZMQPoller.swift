@@ -27,8 +27,9 @@ import Darwin
 /// It waits with one `poll(2)` on the sockets' signalling descriptors (`ZMQ_FD`) and the plain
 /// descriptors, and reads a socket's state (`ZMQ_EVENTS`, which costs libzmq two system calls)
 /// only when its descriptor has signalled or the socket has been used since the last read.
-/// `zmq_poll` reads every socket's state before and after each wait, about twenty system calls
-/// per wakeup for an I/O thread with five sockets; this costs three or four.
+/// `zmq_poll` reads every socket's state before and after each wait: about twenty system calls
+/// per wakeup for an I/O thread with five sockets, against about five here (docs/BENCHMARKS.md,
+/// "System calls per wakeup").
 public final class ZMQPoller {
     /// What to wait for.
     public struct Events: OptionSet, Sendable {
