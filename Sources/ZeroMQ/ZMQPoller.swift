@@ -118,7 +118,7 @@ public final class ZMQPoller {
                     if socket.drainedAt == socket.operations && items[index].interest == .readable {
                         items[index].state = []
                     } else {
-                        items[index].state = try Self.state(of: handle)
+                        items[index].state = try Self.state(of: socket, handle)
                     }
                     items[index].stateAt = socket.operations
                 }
@@ -141,7 +141,7 @@ public final class ZMQPoller {
                             throw ZMQError(code: .wrongState, operation: "polling a closed socket")
                         }
                         // New commands: reading the state processes them.
-                        items[index].state = try Self.state(of: handle)
+                        items[index].state = try Self.state(of: socket, handle)
                         items[index].stateAt = socket.operations
                         items[index].ready = items[index].state.intersection(items[index].interest)
                     } else {
@@ -176,8 +176,11 @@ public final class ZMQPoller {
         items[index].ready.contains(.writable)
     }
 
-    /// A socket's `ZMQ_EVENTS` (processing its pending commands first).
-    private static func state(of handle: UnsafeMutableRawPointer) throws(ZMQError) -> Events {
+    /// A socket's `ZMQ_EVENTS` (processing its pending commands first). The read counts as a use
+    /// of the socket: it consumes the descriptor's signal, so another poller of the same socket
+    /// must read the state again too.
+    private static func state(of socket: ZMQSocket, _ handle: UnsafeMutableRawPointer) throws(ZMQError) -> Events {
+        socket.operations &+= 1
         var value: Int32 = 0
         var size = MemoryLayout<Int32>.size
         _ = try zmqCall("zmq_getsockopt(ZMQ_EVENTS)") { zmq_getsockopt(handle, ZMQ_EVENTS, &value, &size) }

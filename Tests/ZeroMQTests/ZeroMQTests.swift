@@ -271,6 +271,22 @@ func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         #expect(try pull.receive(wait: false) == [bytes("three")])
     }
 
+    @Test func twoPollersOfOneSocketBothSeeItsMessage() throws {
+        let pull = try ZMQSocket(context, .pull)
+        try pull.bind("inproc://two-pollers")
+        let push = try ZMQSocket(context, .push)
+        try push.connect("inproc://two-pollers")
+        let first = ZMQPoller()
+        first.add(pull)
+        let second = ZMQPoller()
+        second.add(pull)
+        #expect(try first.poll(timeoutMilliseconds: 0) == 0)
+        try push.send(bytes("hello"))
+        #expect(try second.poll(timeoutMilliseconds: 5000) == 1)
+        // The second poller's read took the descriptor's signal: the first must ask again.
+        #expect(try first.poll(timeoutMilliseconds: 100) == 1, "a poller missed a message another poller had seen")
+    }
+
     @Test func aTimeoutIsWaitedOutWhenNothingIsReady() throws {
         let pull = try ZMQSocket(context, .pull)
         try pull.bind("inproc://nothing-ready")
