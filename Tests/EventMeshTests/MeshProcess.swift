@@ -31,6 +31,8 @@ final class MeshProcess: @unchecked Sendable {
     private let errorPartial = LockedValueBox<[UInt8]>([])
     /// Wakes waiters when a line arrives or the process exits.
     private let changes = ChangeSignal()
+    /// How many of the two pipes (stdout, stderr) have been read to their end.
+    private let endedPipes = LockedValueBox(0)
     let arguments: [String]
 
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
@@ -45,8 +47,8 @@ final class MeshProcess: @unchecked Sendable {
         process.standardOutput = output
         let errors = Pipe()
         process.standardError = errors
-        Self.collect(output, into: lines, partial: partial, changes: changes)
-        Self.collect(errors, into: errorLines, partial: errorPartial, changes: changes)
+        Self.collect(output, into: lines, partial: partial, ended: endedPipes, changes: changes)
+        Self.collect(errors, into: errorLines, partial: errorPartial, ended: endedPipes, changes: changes)
         let changes = self.changes
         process.terminationHandler = { _ in changes.signal() }
         try process.run()
@@ -56,7 +58,9 @@ final class MeshProcess: @unchecked Sendable {
     var errorOutput: [String] { errorLines.withLockedValue { $0 } }
 
     /// Splits what `pipe` delivers into lines, appended to `lines`.
-    private static func collect(_ pipe: Pipe, into lines: LockedValueBox<[String]>, partial: LockedValueBox<[UInt8]>, changes: ChangeSignal) {
+    private static func collect(
+        _ pipe: Pipe, into lines: LockedValueBox<[String]>, partial: LockedValueBox<[UInt8]>, ended: LockedValueBox<Int>, changes: ChangeSignal
+    ) {
         PipeReader.start(pipe, chunk: { data in
             let complete = partial.withLockedValue { buffer -> [String] in
                 buffer.append(contentsOf: data)
@@ -77,6 +81,7 @@ final class MeshProcess: @unchecked Sendable {
                 return buffer.isEmpty ? nil : String(decoding: buffer, as: UTF8.self)
             }
             if let rest { lines.withLockedValue { $0.append(rest) } }
+            ended.withLockedValue { $0 += 1 }
             changes.signal()
         })
     }
@@ -122,10 +127,17 @@ final class MeshProcess: @unchecked Sendable {
         return (process.terminationStatus, ContinuousClock.now - start)
     }
 
-    /// Waits, until a deadline, for the process to exit (woken by its termination handler).
+    /// Waits, until a deadline, for the process to exit (woken by its termination handler), and
+    /// then for its output to be read to the end: the exit can be seen before the reading
+    /// threads have taken the last lines (at most 5 s more, in case a child of the process still
+    /// holds a pipe open).
+    /// - Returns: whether the process exited in time.
     func waitForExit(within seconds: Double) async -> Bool {
         let process = self.process
-        return await changes.wait(seconds: seconds) { !process.isRunning }
+        guard await changes.wait(seconds: seconds, until: { !process.isRunning }) else { return false }
+        let endedPipes = self.endedPipes
+        _ = await changes.wait(seconds: min(seconds, 5)) { endedPipes.withLockedValue { $0 } == 2 }
+        return true
     }
 
     deinit {
