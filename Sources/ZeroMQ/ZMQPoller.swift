@@ -101,7 +101,7 @@ public final class ZMQPoller {
     /// - Throws: ``ZMQError`` (`contextTerminated`, or `wrongState` if a socket was closed).
     @discardableResult
     public func poll(timeoutMilliseconds: Int?) throws(ZMQError) -> Int {
-        let deadline = timeoutMilliseconds.map { Self.now() + UInt64(max(0, $0)) * 1_000_000 }
+        let deadline = timeoutMilliseconds.map { ContinuousClock.now + .milliseconds(max(0, $0)) }
         while true {
             // A socket used since its state was read may have had its descriptor's signal taken
             // by that call (libzmq's descriptor is edge-triggered): read the state again.
@@ -158,7 +158,7 @@ public final class ZMQPoller {
             // A descriptor can signal commands that make nothing ready (a peer's acknowledgement,
             // a new pipe): wait on until the deadline, as zmq_poll does.
             if ready > 0 || wait == 0 { return ready }
-            if let deadline, Self.now() >= deadline { return 0 }
+            if let deadline, ContinuousClock.now >= deadline { return 0 }
         }
     }
 
@@ -187,19 +187,14 @@ public final class ZMQPoller {
         return Events(rawValue: Int16(truncatingIfNeeded: value))
     }
 
-    /// `CLOCK_MONOTONIC` in nanoseconds.
-    private static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-    }
-
-    /// The `poll(2)` timeout to `deadline`, rounded up (-1: none).
-    private static func milliseconds(until deadline: UInt64?) -> Int32 {
+    /// The `poll(2)` timeout to `deadline`, in whole milliseconds rounded up (-1: none).
+    private static func milliseconds(until deadline: ContinuousClock.Instant?) -> Int32 {
         guard let deadline else { return -1 }
-        let now = now()
-        guard deadline > now else { return 0 }
-        return Int32(clamping: (deadline - now + 999_999) / 1_000_000)
+        let left = (deadline - ContinuousClock.now).components
+        guard left.seconds >= 0, left.seconds > 0 || left.attoseconds > 0 else { return 0 }
+        let attosecondsPerMillisecond: Int64 = 1_000_000_000_000_000
+        let milliseconds = left.seconds * 1000 + (left.attoseconds + attosecondsPerMillisecond - 1) / attosecondsPerMillisecond
+        return Int32(clamping: milliseconds)
     }
 }
 
