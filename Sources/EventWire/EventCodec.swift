@@ -260,7 +260,7 @@ public struct EventCodec: Sendable {
                     guard raw.count == 16 else {
                         throw WireError(.invalidField, offset: valueOffset, field: key, message: "id must be exactly 16 bytes, found \(raw.count) (offset \(valueOffset))")
                     }
-                    id = EventID(high: reader.loadUInt64(at: raw.lowerBound), low: reader.loadUInt64(at: raw.lowerBound + 8))
+                    id = EventID(high: reader.load(UInt64.self, at: raw.lowerBound), low: reader.load(UInt64.self, at: raw.lowerBound + 8))
                 case .type:
                     let name: String
                     if let expected {

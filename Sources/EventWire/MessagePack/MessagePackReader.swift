@@ -284,11 +284,6 @@ public struct MessagePackReader: Sendable {
         bytes[range]
     }
 
-    /// The big-endian 64-bit integer at `index` (8 bytes the caller has checked are there).
-    func loadUInt64(at index: Int) -> UInt64 {
-        load(UInt64.self, at: index)
-    }
-
     /// Whether the bytes in `range` are the UTF-8 of `name`, compared in place (no slice, no
     /// copy of either).
     func bytes(in range: Range<Int>, equal name: String) -> Bool {
@@ -745,7 +740,7 @@ public struct MessagePackReader: Sendable {
 
     /// The big-endian integer of type `T` at `index`; the caller has checked the bytes exist.
     @inline(__always)
-    private func load<T: FixedWidthInteger>(_: T.Type, at index: Int) -> T {
+    func load<T: FixedWidthInteger>(_: T.Type, at index: Int) -> T {
         bytes.withUnsafeBytes { T(bigEndian: $0.loadUnaligned(fromByteOffset: index, as: T.self)) }
     }
 
