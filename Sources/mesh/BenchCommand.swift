@@ -353,26 +353,27 @@ struct BenchFanoutCommand: ParsableCommand {
 
     private func printSaturation(_ search: SaturationSearch) {
         let round = `repeat` > 1 ? " (round \(search.round) of \(`repeat`))" : ""
-        var line = "saturation \(publishers) → \(search.subscribers)\(round): mesh \(Self.foundRate(search.mesh.rate)) per publisher"
-        if let raw = search.raw {
-            line += ", raw libzmq \(Self.foundRate(raw.rate))"
-            if let ratio = search.ratio { line += String(format: ", mesh/raw %.2f", ratio) }
-        }
-        print(line)
-    }
-
-    /// A saturation rate as the tables print it, or "not found".
-    private static func foundRate(_ rate: Double?) -> String {
-        rate.map { BenchStep.rateText($0) } ?? "not found"
+        printSaturationLine(
+            "saturation \(publishers) → \(search.subscribers)\(round)", mesh: search.mesh.rate, raw: search.raw?.rate,
+            ratio: search.ratio)
     }
 
     private func printSaturationSummary(_ summary: SaturationSummary) {
-        var line = "saturation \(publishers) → \(summary.subscribers) over \(summary.rounds) rounds (medians): mesh \(Self.foundRate(summary.meshRate)) per publisher"
+        printSaturationLine(
+            "saturation \(publishers) → \(summary.subscribers) over \(summary.rounds) rounds (medians)",
+            mesh: summary.meshRate, raw: summary.rawRate, ratio: summary.ratio, rounds: summary.ratios)
+    }
+
+    /// One line of a saturation report: the rates found ("not found" for none), and with
+    /// `--raw` the raw rate, the mesh/raw ratio and the ratio of each round.
+    private func printSaturationLine(_ heading: String, mesh: Double?, raw rawRate: Double?, ratio: Double?, rounds: [Double] = []) {
+        func found(_ rate: Double?) -> String { rate.map { BenchStep.rateText($0) } ?? "not found" }
+        var line = "\(heading): mesh \(found(mesh)) per publisher"
         if raw {
-            line += ", raw libzmq \(Self.foundRate(summary.rawRate))"
-            if let ratio = summary.ratio {
+            line += ", raw libzmq \(found(rawRate))"
+            if let ratio {
                 line += String(format: ", mesh/raw %.2f", ratio)
-                line += " (rounds: " + summary.ratios.map { String(format: "%.2f", $0) }.joined(separator: ", ") + ")"
+                if !rounds.isEmpty { line += " (rounds: " + rounds.map { String(format: "%.2f", $0) }.joined(separator: ", ") + ")" }
             }
         }
         print(line)
