@@ -1,5 +1,6 @@
 import EventBus
 import EventWire
+import Foundation
 
 // The mesh's own work per event on either side of the wire, without sockets or threads: what a
 // publishing node's thread does for each event `mesh bench fanout` publishes (build the
@@ -11,44 +12,28 @@ import EventWire
 // they are not in `BusWorkload.all`, so the benchmark suites do not run them.
 
 extension BusWorkload {
-    /// The profiling workloads of the mesh's per-event paths.
-    public static let meshPaths: [BusWorkload] = [.meshSendBenchEvent, .meshReceiveBenchEvent]
+    /// The profiling workloads of the mesh's per-event paths: the bench's payload as a dynamic
+    /// map (what `mesh bench fanout` sends), and the same fields as a `Codable` struct.
+    public static let meshPaths: [BusWorkload] = [
+        .meshSendBenchEvent, .meshReceiveBenchEvent, .meshSendBenchTyped, .meshReceiveBenchTyped,
+    ]
 
     /// A publishing node's work for one bench event, up to the encoded frame.
-    public static let meshSendBenchEvent = BusWorkload(
+    public static let meshSendBenchEvent = meshSend(
         name: "mesh_send_bench_event",
         summary: "build a bench payload (3 fields, 256-byte pad), publish it on a node bus (history 1000) whose parent encodes it with an origin"
-    ) { name in
-        let sink = BenchEncodingSink()
-        let bus = ScopedEventBus(scope: "pub-0", parent: sink, historyCapacity: 1000)
-        let pad = EventValue.bytes([UInt8](repeating: 0x2a, count: 256))
-        let counter = BenchSequence()
-        return PreparedWorkload(name: name, handlersPerEvent: 0) { iterations in
-            for _ in 0..<iterations {
-                let sequence = counter.next()
-                bus.publish(BenchFrames.type, data: ["s": .int(sequence), "t": .int(sequence), "x": pad])
-            }
-        } verify: { () throws(WorkloadVerificationError) in
-            let before = sink.frames
-            bus.publish(BenchFrames.type, data: ["s": 7, "t": 8, "x": pad])
-            guard sink.frames == before + 1, let frame = sink.lastFrame,
-                let decoded = try? EventCodec().decode(frame, expecting: BenchFrames.type),
-                decoded.data["s"] == 7, decoded.origin?.node == "pub-0", decoded.origin?.sequence == UInt64(sink.frames)
-            else {
-                throw WorkloadVerificationError(workload: name, message: "the sink did not encode the published event")
-            }
+    ) { [pad = BenchFrames.dynamicPad] bus, counter, count in
+        for _ in 0..<count {
+            let sequence = counter.next()
+            bus.publish(BenchFrames.type, data: ["s": .int(sequence), "t": .int(sequence), "x": pad])
         }
     }
 
     /// A subscribing node's work for one bench event, from the frame to the handler.
-    public static let meshReceiveBenchEvent = BusWorkload(
+    public static let meshReceiveBenchEvent = meshReceive(
         name: "mesh_receive_bench_event",
         summary: "decode a bench event's frame (known type), deliver it on a bus (history 1000) to a handler that reads 3 payload fields"
-    ) { name in
-        let codec = EventCodec()
-        let frame = BenchFrames.frame()
-        let bus = EventBus(historyCapacity: 1000)
-        let read = BenchSequence()
+    ) { bus, read in
         bus.subscribe(EventPattern(BenchFrames.type)) { event in
             let data = event.data
             guard let sequence = data["s"]?.intValue, let scheduled = data["t"]?.intValue else { return }
@@ -57,21 +42,87 @@ extension BusWorkload {
             blackHole(data["w"]?.boolValue ?? false)
             read.set(sequence)
         }
-        return PreparedWorkload(name: name, handlersPerEvent: 1, bytesPerEvent: frame.count) { iterations in
-            for _ in 0..<iterations {
+    }
+
+    /// ``meshSendBenchEvent`` with the payload published as a `Codable` struct.
+    public static let meshSendBenchTyped = meshSend(
+        name: "mesh_send_bench_typed",
+        summary: "the same bench event published as a Codable struct (s, t, w, x: Data), encoded with an origin"
+    ) { [pad = BenchFrames.typedPad] bus, counter, count in
+        for _ in 0..<count {
+            let sequence = counter.next()
+            bus.publish(BenchTypedPayload(s: sequence, t: sequence, x: pad))
+        }
+    }
+
+    /// ``meshReceiveBenchEvent`` with a typed handler, which decodes the payload as the struct.
+    public static let meshReceiveBenchTyped = meshReceive(
+        name: "mesh_receive_bench_typed",
+        summary: "decode the same frame, deliver it to a typed handler that reads the struct's fields"
+    ) { bus, read in
+        bus.subscribe(to: BenchTypedPayload.self) { event in
+            let data = event.data
+            blackHole(event.origin?.node)
+            blackHole(data.t)
+            blackHole(data.w ?? false)
+            read.set(data.s)
+        }
+    }
+
+    /// A send-path workload: `publish(bus, counter, count)` publishes `count` bench events,
+    /// numbered by `counter`, on a node bus whose parent encodes them as a bridge does (the loop
+    /// is the closure's, so that no call per event is added to the count); verified by decoding
+    /// the frame of one.
+    private static func meshSend(
+        name: String, summary: String, publish: @escaping @Sendable (ScopedEventBus, BenchSequence, Int) -> Void
+    ) -> BusWorkload {
+        BusWorkload(name: name, summary: summary) { name in
+            let sink = BenchEncodingSink()
+            let bus = ScopedEventBus(scope: "pub-0", parent: sink, historyCapacity: 1000)
+            let counter = BenchSequence()
+            return PreparedWorkload(name: name, handlersPerEvent: 0) { iterations in
+                publish(bus, counter, iterations)
+            } verify: { () throws(WorkloadVerificationError) in
+                let before = sink.frames
+                counter.set(6)
+                publish(bus, counter, 1)
+                guard sink.frames == before + 1, let frame = sink.lastFrame,
+                    let decoded = try? EventCodec().decode(frame, expecting: BenchFrames.type),
+                    decoded.data["s"] == 7, decoded.origin?.node == "pub-0", decoded.origin?.sequence == UInt64(sink.frames)
+                else {
+                    throw WorkloadVerificationError(workload: name, message: "the sink did not encode the published event")
+                }
+            }
+        }
+    }
+
+    /// A receive-path workload: the bench frame decoded (its type known) and delivered on a bus
+    /// to the handler `subscribe(bus, read)` adds, which must set `read` to the sequence number.
+    private static func meshReceive(
+        name: String, summary: String, subscribe: @escaping @Sendable (EventBus, BenchSequence) -> Void
+    ) -> BusWorkload {
+        BusWorkload(name: name, summary: summary) { name in
+            let codec = EventCodec()
+            let frame = BenchFrames.frame()
+            let bus = EventBus(historyCapacity: 1000)
+            let read = BenchSequence()
+            subscribe(bus, read)
+            return PreparedWorkload(name: name, handlersPerEvent: 1, bytesPerEvent: frame.count) { iterations in
+                for _ in 0..<iterations {
+                    guard let event = try? codec.decode(frame, expecting: BenchFrames.type) else {
+                        preconditionFailure("the bench frame does not decode")
+                    }
+                    bus.deliverRemote(event)
+                }
+            } verify: { () throws(WorkloadVerificationError) in
+                read.set(0)
                 guard let event = try? codec.decode(frame, expecting: BenchFrames.type) else {
-                    preconditionFailure("the bench frame does not decode")
+                    throw WorkloadVerificationError(workload: name, message: "the bench frame does not decode")
                 }
                 bus.deliverRemote(event)
-            }
-        } verify: { () throws(WorkloadVerificationError) in
-            read.set(0)
-            guard let event = try? codec.decode(frame, expecting: BenchFrames.type) else {
-                throw WorkloadVerificationError(workload: name, message: "the bench frame does not decode")
-            }
-            bus.deliverRemote(event)
-            guard read.current == 1 else {
-                throw WorkloadVerificationError(workload: name, message: "the handler did not read the event")
+                guard read.current == 1 else {
+                    throw WorkloadVerificationError(workload: name, message: "the handler did not read the event")
+                }
             }
         }
     }
@@ -80,12 +131,15 @@ extension BusWorkload {
 /// The bench's event type and a frame as a publishing node sends it.
 enum BenchFrames {
     static let type: EventType = "bench.event"
+    /// The bench's 256-byte pad, as the dynamic payload holds it and as the typed one does.
+    static let dynamicPad = EventValue.bytes([UInt8](repeating: 0x2a, count: 256))
+    static let typedPad = Data(repeating: 0x2a, count: 256)
 
     /// Frame 2 of a bench event: scope `pub-0`, origin with a sequence number, the 3-field payload.
     static func frame() -> [UInt8] {
         let event = Event(
             id: EventID(), type: type,
-            payload: .value(["s": 1, "t": 1_764_000_000_000, "x": .bytes([UInt8](repeating: 0x2a, count: 256))]),
+            payload: .value(["s": 1, "t": 1_764_000_000_000, "x": dynamicPad]),
             timestamp: .now(), scope: ["pub-0"])
         guard let frame = try? EventCodec().encode(event, origin: origin(sequence: 1)) else {
             preconditionFailure("the bench event does not encode")
@@ -127,4 +181,14 @@ final class BenchSequence: @unchecked Sendable {
     func set(_ value: Int64) {
         current = value
     }
+}
+
+/// The bench's payload as a typed struct: the same keys, so the same bytes on the wire as the
+/// dynamic map (`w` absent unless set, `x` as MessagePack bin).
+struct BenchTypedPayload: EventPayload {
+    static let eventType: EventType = BenchFrames.type
+    var s: Int64
+    var t: Int64
+    var w: Bool?
+    var x: Data
 }
