@@ -25,8 +25,8 @@ public enum EventValue: Sendable, Hashable {
     case bytes([UInt8])
     /// An ordered list of values.
     case array([EventValue])
-    /// A map from string keys to values.
-    case map([String: EventValue])
+    /// A map from string keys to values, in the order of the keys' UTF-8 bytes.
+    case map(EventMap)
 }
 
 extension EventValue {
@@ -76,7 +76,7 @@ extension EventValue {
     }
 
     /// The entries, if this value is ``map(_:)``.
-    public var mapValue: [String: EventValue]? {
+    public var mapValue: EventMap? {
         if case .map(let value) = self { return value }
         return nil
     }
@@ -120,14 +120,15 @@ extension EventValue: ExpressibleByArrayLiteral {
 
 extension EventValue: ExpressibleByDictionaryLiteral {
     public init(dictionaryLiteral elements: (String, EventValue)...) {
-        var entries = [String: EventValue](minimumCapacity: elements.count)
+        var entries = EventMap(minimumCapacity: elements.count)
         for (key, value) in elements { entries[key] = value }
         self = .map(entries)
     }
 }
 
 extension EventValue: CustomStringConvertible {
-    /// A compact, JSON-like rendering for logs and the CLI (bytes as `<hex>`; keys sorted).
+    /// A compact, JSON-like rendering for logs and the CLI (bytes as `<hex>`; map keys in the
+    /// map's order, by their UTF-8 bytes).
     public var description: String {
         var out = ""
         write(to: &out)
@@ -158,11 +159,11 @@ extension EventValue: CustomStringConvertible {
             out += "]"
         case .map(let entries):
             out += "{"
-            for (index, key) in entries.keys.sorted().enumerated() {
+            for (index, entry) in entries.enumerated() {
                 if index > 0 { out += "," }
-                EventValue.writeQuoted(key, to: &out)
+                EventValue.writeQuoted(entry.key, to: &out)
                 out += ":"
-                entries[key]!.write(to: &out)
+                entry.value.write(to: &out)
             }
             out += "}"
         }

@@ -324,7 +324,7 @@ final class EventValueDecoderImpl: Decoder {
 }
 
 struct EventValueKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
-    let map: [String: EventValue]
+    let map: EventMap
     let codingPath: [any CodingKey]
     let userInfo: [CodingUserInfoKey: Any]
 
@@ -334,12 +334,12 @@ struct EventValueKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerP
             self.map = map
         case .null:
             throw DecodingError.valueNotFound(
-                [String: EventValue].self,
+                EventMap.self,
                 DecodingError.Context(codingPath: codingPath, debugDescription: "Cannot get a keyed decoding container: found null instead of a map.")
             )
         default:
             throw DecodingError.typeMismatch(
-                [String: EventValue].self,
+                EventMap.self,
                 DecodingError.Context(codingPath: codingPath, debugDescription: "Expected a map but found \(EventValueUnbox.kind(of: value)) instead.")
             )
         }

@@ -311,7 +311,7 @@ final class EventValueMapRef {
     }
 
     func finish() -> EventValue {
-        var result = [String: EventValue](minimumCapacity: entries.count)
+        var result = EventMap(minimumCapacity: entries.count)
         for (key, entry) in entries {
             switch entry {
             case .value(let value): result[key] = value

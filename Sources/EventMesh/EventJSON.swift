@@ -84,7 +84,7 @@ struct JSONValue: Codable {
         } else if let array = try? container.decode([JSONValue].self) {
             value = .array(array.map(\.value))
         } else {
-            value = .map(try container.decode([String: JSONValue].self).mapValues(\.value))
+            value = .map(EventMap(try container.decode([String: JSONValue].self).mapValues(\.value)))
         }
     }
 
@@ -100,7 +100,7 @@ struct JSONValue: Codable {
         case .string(let text): try container.encode(text)
         case .bytes(let bytes): try container.encode(Data(bytes).base64EncodedString())
         case .array(let elements): try container.encode(elements.map(JSONValue.init))
-        case .map(let entries): try container.encode(entries.mapValues(JSONValue.init))
+        case .map(let entries): try container.encode(entries.dictionary.mapValues(JSONValue.init))
         }
     }
 }

@@ -700,7 +700,7 @@ private struct CodingFuzzRNG: RandomNumberGenerator {
         case 6:
             return .int(Int64.random(in: 0...3, using: &self))
         case 7, 8:
-            var entries: [String: EventValue] = [:]
+            var entries: EventMap = [:]
             for _ in 0..<Int.random(in: 0...4, using: &self) {
                 entries[Self.keys.randomElement(using: &self)!] = eventValue(depth: depth - 1)
             }

@@ -89,7 +89,7 @@ enum RandomEvents {
                 for _ in 0..<count { elements.append(value(&rng, depth: depth + 1)) }
                 return .array(elements)
             }
-            var map: [String: EventValue] = [:]
+            var map: EventMap = [:]
             for index in 0..<count {
                 let key = "k\(index)" + string(&rng, length: Int.random(in: 0..<3, using: &rng))
                 map[key] = value(&rng, depth: depth + 1)

@@ -42,7 +42,7 @@ import Testing
                 }
                 return .bytes(bytes)
             }
-            return .map(try map.mapValues(value(fromJSON:)))
+            return .map(EventMap(try map.mapValues(value(fromJSON:))))
         default:
             throw TestFailure("unexpected JSON value \(json)")
         }

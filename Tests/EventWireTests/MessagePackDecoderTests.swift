@@ -411,8 +411,8 @@ enum Payloads {
             (["x": 1, "label": "a", "id": "not-a-uuid"], #"dataCorrupted at [id]: Invalid UUID string "not-a-uuid"."#),
             (["x": 1, "label": "a", "id": .bytes([1, 2, 3])], "dataCorrupted at [id]: A UUID needs exactly 16 bytes, found 3."),
             (["x": 1, "label": "a", "id": 7], "typeMismatch(UUID) at [id]: Expected to decode UUID but found an int instead."),
-            ([1, 2], "typeMismatch(Dictionary<String, EventValue>) at []: Expected a map but found an array instead."),
-            (nil, "valueNotFound(Dictionary<String, EventValue>) at []: Cannot get a keyed decoding container: found null instead of a map."),
+            ([1, 2], "typeMismatch(EventMap) at []: Expected a map but found an array instead."),
+            (nil, "valueNotFound(EventMap) at []: Cannot get a keyed decoding container: found null instead of a map."),
         ]
         for (value, expected) in cases {
             let outcome = try Payloads.expectSameDecoding(Point.self, from: value)

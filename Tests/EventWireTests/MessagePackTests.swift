@@ -186,7 +186,7 @@ import EventBus
         for (count, header) in maps {
             #expect(hex(encode { $0.writeMapHeader(count) }) == header, "map header \(count)")
             guard count <= 65536 else { continue }
-            var entries = [String: EventValue](minimumCapacity: count)
+            var entries = EventMap(minimumCapacity: count)
             for index in 0..<count { entries[String(index)] = .null }
             let encoded = encode(.map(entries))
             #expect(hex(encoded.prefix(header.count / 2)) == header)
@@ -323,7 +323,7 @@ import EventBus
             var keys = expectedOrder
             keys.shuffle(using: &rng)
             // Same content, different insertion orders and capacities, so different iteration orders.
-            var entries = [String: EventValue](minimumCapacity: round.isMultiple(of: 2) ? 1 : 500)
+            var entries = EventMap(minimumCapacity: round.isMultiple(of: 2) ? 1 : 500)
             for key in keys { entries[key] = .null }
             encodings.insert(encode(.map(entries)))
         }
@@ -839,12 +839,12 @@ extension MessagePackTests {
                     if chance(50) {
                         return .array((0..<count).map { pool[$0 % pool.count] })
                     }
-                    return .map(Dictionary(uniqueKeysWithValues: (0..<count).map { (String($0), pool[$0 % pool.count]) }))
+                    return .map(EventMap(Dictionary(uniqueKeysWithValues: (0..<count).map { (String($0), pool[$0 % pool.count]) })))
                 }
                 if chance(50) {
                     return .array((0..<count).map { _ in value(depth: depth + 1) })
                 }
-                var entries: [String: EventValue] = [:]
+                var entries: EventMap = [:]
                 var attempts = 0
                 while entries.count < count {
                     attempts += 1
@@ -870,7 +870,8 @@ extension MessagePackTests {
                 // (Maps stop at one 32-bit size: sorting 65,536 keys is slow in debug builds, and
                 // arrayAndMapHeadersAtEverySizeBoundary covers 65,535 exactly.)
                 guard count != 255 && count != 65535 else { continue }
-                elements.append(.map(Dictionary(uniqueKeysWithValues: (0..<count).map { (String($0) + suffix, pool[$0 % pool.count]) })))
+                let entries = (0..<count).map { (String($0) + suffix, pool[$0 % pool.count]) }
+                elements.append(.map(EventMap(Dictionary(uniqueKeysWithValues: entries))))
             }
             elements.shuffle(using: &rng)
             return .array(elements)

@@ -489,12 +489,12 @@ final class MessagePackMapIndex: ManagedBuffer<MessagePackMapHeader, MessagePack
     private static func notAMap(_ element: MessagePackElement, path: CodingPathNode?) -> DecodingError {
         if case .null = element {
             return DecodingError.valueNotFound(
-                [String: EventValue].self,
+                EventMap.self,
                 DecodingError.Context(codingPath: CodingPathNode.path(path), debugDescription: "Cannot get a keyed decoding container: found null instead of a map.")
             )
         }
         return DecodingError.typeMismatch(
-            [String: EventValue].self,
+            EventMap.self,
             DecodingError.Context(codingPath: CodingPathNode.path(path), debugDescription: "Expected a map but found \(MessagePackUnbox.kind(of: element)) instead.")
         )
     }

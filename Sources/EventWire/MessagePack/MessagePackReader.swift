@@ -525,7 +525,12 @@ public struct MessagePackReader: Sendable {
             try checkDepth(depth, at: start)
             guard let (count, headerSize) = try mapHeader(format, at: start) else { throw Self.invalidFormat(at: start) }
             position = start + headerSize
-            var entries = [String: EventValue](minimumCapacity: Swift.min(count, Self.reservationCap))
+            var entries = EventMap(minimumCapacity: Swift.min(count, Self.reservationCap))
+            // Keys in EventWire's order are appended as they come; from the first key that is
+            // not (out of order, or not ASCII), duplicates are found with a set and the entries
+            // sorted once at the end, so any map decodes in O(n log n).
+            var unordered: ContiguousArray<EventMap.Element>?
+            var seen = Set<String>()
             for _ in 0..<count {
                 let keyStart = position
                 let keyFormat = try formatByte(at: keyStart, expected: "a map key")
@@ -536,12 +541,19 @@ public struct MessagePackReader: Sendable {
                 let key = try decodeString(keyFormat, at: keyStart, headerSize: keyHeaderSize, length: length)
                 position = keyStart + keyHeaderSize + length
                 let value = try readValue(depth: depth + 1)
-                if entries.updateValue(value, forKey: key) != nil {
+                if unordered == nil {
+                    if entries.appendInOrder(value, forKey: key) { continue }
+                    unordered = ContiguousArray(entries)
+                    seen = Set(entries.keys)
+                }
+                guard seen.insert(key).inserted else {
                     throw WireError(
                         .duplicateKey, offset: keyStart,
                         message: "duplicate key at offset \(keyStart): \(Self.quoted(key)) appears twice in the map at offset \(start)")
                 }
+                unordered!.append((key, value))
             }
+            if let unordered { entries = EventMap(uniqueEntries: unordered) }
             return .map(entries)
         case 0xc7...0xc9, 0xd4...0xd8:
             throw unsupported(format, at: start)

@@ -267,8 +267,8 @@ public struct MessagePackWriter: Sendable {
     ///
     /// `.null` is nil, `.int` the smallest integer form, `.double` float64, `.string` str,
     /// `.bytes` bin, `.array` array and `.map` a map whose keys (strings) are written in
-    /// ascending order of their UTF-8 bytes, so the same value always encodes to the same bytes
-    /// whatever the dictionary's iteration order.
+    /// ascending order of their UTF-8 bytes (the order an ``EventMap`` keeps), so the same value
+    /// always encodes to the same bytes.
     ///
     /// - Parameters:
     ///   - value: The value to write.
@@ -292,7 +292,12 @@ public struct MessagePackWriter: Sendable {
                 write(element)
             }
         case .map(let entries):
-            writeSortedMap(entries) { writer, entry in writer.write(entry) }
+            // An EventMap is already in the wire's key order.
+            writeMapHeader(entries.count)
+            for (key, entry) in entries {
+                writeString(key)
+                write(entry)
+            }
         }
     }
 
