@@ -312,7 +312,7 @@ public struct EventCodec: Sendable {
                 case .payload:
                     // Validated now, so decoding stays total; decoded when a subscriber asks.
                     let isCanonical = try reader.validateValue()
-                    let encoded = WirePayload(frame: bytes, range: valueOffset..<reader.offset, limits: limits, isCanonical: isCanonical)
+                    let encoded = WirePayload(frame: bytes, range: valueOffset..<reader.offset, isCanonical: isCanonical)
                     if !encoded.isNil { payload = .encoded(encoded) }
                 }
             } catch {

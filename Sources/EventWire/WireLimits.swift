@@ -37,4 +37,7 @@ public struct WireLimits: Sendable, Hashable {
         self.maxCollectionCount = maxCollectionCount
         self.maxTotalValues = maxTotalValues
     }
+
+    /// No bounds: for reading bytes that were already validated against the limits in force.
+    static let validated = WireLimits(maxFrameBytes: .max, maxDepth: .max, maxCollectionCount: .max, maxTotalValues: .max)
 }

@@ -8,17 +8,34 @@ import EventBus
 /// payload lies in it. ``EventCodec/decode(_:frameType:)`` builds one only after
 /// ``MessagePackReader/validateValue()`` accepted the payload, so ``decodeValue()`` cannot fail
 /// and ``decode(_:)`` fails only with a `DecodingError` (the payload does not fit the type).
+///
+/// It fits an existential's inline buffer (three words), so an event holding one as `any
+/// EncodedPayload` makes no allocation for it.
 struct WirePayload: EncodedPayload {
     /// The frame the payload is part of.
     let frame: [UInt8]
+    /// Where the payload's MessagePack value starts in ``frame``.
+    private let start: Int
+    /// Where it ends, shifted left by one, with ``isCanonical`` in the lowest bit.
+    private let endAndCanonical: Int
+
+    /// - Parameters:
+    ///   - frame: the whole frame.
+    ///   - range: where the payload's MessagePack value lies in `frame`.
+    ///   - isCanonical: whether those bytes are exactly what `MessagePackWriter.write(_:)` makes
+    ///     of their decoded value (see ``MessagePackReader/validateValue()``), so that
+    ///     re-encoding the event may copy them as they are.
+    init(frame: [UInt8], range: Range<Int>, isCanonical: Bool) {
+        self.frame = frame
+        start = range.lowerBound
+        endAndCanonical = range.upperBound << 1 | (isCanonical ? 1 : 0)
+    }
+
     /// Where the payload's MessagePack value lies in ``frame``.
-    let range: Range<Int>
-    /// The limits the frame was validated with, enforced again by ``decodeValue()``.
-    let limits: WireLimits
-    /// Whether the payload's bytes are exactly what `MessagePackWriter.write(_:)` makes of its
-    /// decoded value (see ``MessagePackReader/validateValue()``), so that re-encoding the event
-    /// may copy them as they are.
-    let isCanonical: Bool
+    var range: Range<Int> { start..<(endAndCanonical >> 1) }
+
+    /// Whether the payload's bytes are canonical (see ``init(frame:range:isCanonical:)``).
+    var isCanonical: Bool { endAndCanonical & 1 != 0 }
 
     /// The payload's encoded bytes.
     var bytes: ArraySlice<UInt8> { frame[range] }
@@ -31,7 +48,9 @@ struct WirePayload: EncodedPayload {
     /// - Throws: a ``WireError`` only if the bytes were not validated (never for a payload made
     ///   by ``EventCodec``).
     func decodeValue() throws(WireError) -> EventValue {
-        var reader = MessagePackReader(bytes: frame, at: range.lowerBound, limits: limits)
+        // The limits were enforced when the frame was validated, on a count that started at the
+        // envelope: this read of the payload alone stays within them.
+        var reader = MessagePackReader(bytes: frame, at: start, limits: .validated)
         return try reader.readValue()
     }
 

@@ -253,7 +253,7 @@ enum Payloads {
         var reader = MessagePackReader(bytes: bytes)
         let isCanonical = try reader.validateValue()
         #expect(reader.isAtEnd)
-        return WirePayload(frame: bytes, range: 0..<bytes.count, limits: .default, isCanonical: isCanonical)
+        return WirePayload(frame: bytes, range: 0..<bytes.count, isCanonical: isCanonical)
     }
 
     /// Decodes `type` from `value` both ways and checks that the outcomes are the same.

@@ -201,6 +201,10 @@ import Testing
         }
         #expect(wire.isCanonical)
         #expect(Array(wire.bytes) == bytes(hex: "82a161c0a16201"))
+        // Held inline by `any EncodedPayload`, without an allocation of its own.
+        #expect(MemoryLayout<WirePayload>.size <= 3 * MemoryLayout<Int>.size)
+        let unclaimed = WirePayload(frame: wire.frame, range: wire.range, isCanonical: false)
+        #expect(!unclaimed.isCanonical && unclaimed.range == wire.range)
         #expect(event.data == ["a": nil, "b": 1])
         for payload in [nil, bytes(hex: "c0")] {
             let empty = try codec.decode(Self.envelope(payload: payload))
@@ -232,12 +236,12 @@ import Testing
         // even bytes that would not decode (this never happens with EventCodec's own payloads).
         let ext = bytes(hex: "d6ff5f5e0ff0")
         let frame = Self.envelope(payload: ext)
-        let claimed = WirePayload(frame: frame, range: frame.count - ext.count..<frame.count, limits: .default, isCanonical: true)
+        let claimed = WirePayload(frame: frame, range: frame.count - ext.count..<frame.count, isCanonical: true)
         let forged = Event(id: EventID(bytes: [UInt8](repeating: 7, count: 16))!, type: "a.b", payload: .encoded(claimed), timestamp: Timestamp(nanosecondsSinceEpoch: 5))
         #expect(try codec.encode(forged) == frame)
         // Without the claim, the payload is decoded to be re-encoded, and the decoding error is
         // the encoder's typed error.
-        let unclaimed = WirePayload(frame: frame, range: claimed.range, limits: .default, isCanonical: false)
+        let unclaimed = WirePayload(frame: frame, range: claimed.range, isCanonical: false)
         let honest = Event(id: forged.id, type: "a.b", payload: .encoded(unclaimed), timestamp: forged.timestamp)
         #expect(throws: WireError.self) { try codec.encode(honest) }
     }
