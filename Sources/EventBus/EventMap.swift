@@ -210,8 +210,9 @@ public struct EventMap: Sendable {
     }
 
     /// Compares two strings by their UTF-8 bytes, as unsigned bytes, a proper prefix first.
-    @usableFromInline
-    static func compareUTF8(_ lhs: String, _ rhs: String) -> Int {
+    /// - Returns: a negative number if `lhs` sorts first, zero if the bytes are equal, a
+    ///   positive number otherwise.
+    package static func compareUTF8(_ lhs: String, _ rhs: String) -> Int {
         var lhs = lhs
         var rhs = rhs
         return lhs.withUTF8 { left in

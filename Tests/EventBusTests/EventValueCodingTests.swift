@@ -643,16 +643,10 @@ struct EventValueCodingTests {
 
 /// A small, seedable generator so a failing fuzz run can be replayed from its printed seed.
 private struct CodingFuzzRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
+    var base: SeededGenerator
+    init(seed: UInt64) { base = SeededGenerator(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { base.next() }
 
     /// Keys the fuzz targets use, so random maps sometimes decode.
     static let keys = ["name", "quantity", "tags", "value", "circle", "rect", "point", "radius", "_0", "_1", "x", "1", "-3", "super"]

@@ -393,23 +393,10 @@ extension MessagePackWriter {
     /// Whether `lhs` sorts before `rhs` by their UTF-8 bytes, compared as unsigned bytes.
     ///
     /// Unlike `String.<`, which compares canonically equivalent forms, this is the order other
-    /// MessagePack implementations get from sorting keys as byte strings.
+    /// MessagePack implementations get from sorting keys as byte strings, and the order an
+    /// `EventMap` keeps.
     static func utf8Precedes(_ lhs: String, _ rhs: String) -> Bool {
-        var lhs = lhs
-        var rhs = rhs
-        return lhs.withUTF8 { left in
-            rhs.withUTF8 { right in
-                let common = Swift.min(left.count, right.count)
-                var index = 0
-                while index < common {
-                    let a = left[index]
-                    let b = right[index]
-                    if a != b { return a < b }
-                    index += 1
-                }
-                return left.count < right.count
-            }
-        }
+        EventMap.compareUTF8(lhs, rhs) < 0
     }
 }
 
