@@ -9,7 +9,11 @@
 /// hashing and no reordering.
 ///
 /// Keys compare as `String` does (canonical equivalence), so, as in a `Dictionary`, `"é"`
-/// written precomposed and written as `e` + combining accent are one key.
+/// written precomposed and written as `e` + combining accent are one key. While every key is
+/// ASCII, bytes decide; once a key is not, a lookup that the binary search misses also scans
+/// the entries, and an insertion moves the entries after it: both fine for the handful of keys
+/// a payload has, slower than a `Dictionary` for maps of thousands (convert with
+/// ``dictionary`` to work on one).
 ///
 /// ```swift
 /// var usage: EventMap = ["provider": "anthropic", "tokens": 42]
