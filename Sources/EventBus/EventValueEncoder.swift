@@ -280,7 +280,7 @@ enum EventValuePendingNode {
 
 /// The growing storage of a keyed encoding container.
 ///
-/// Entries are appended in order and only hashed once, into a dictionary of the right size, by
+/// Entries are appended in order and placed once, into an `EventMap` of the right size, by
 /// `finish()`; a key written twice keeps its last value, as with `JSONEncoder`.
 final class EventValueMapRef {
     private enum Entry {

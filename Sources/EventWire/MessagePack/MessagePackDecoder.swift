@@ -22,14 +22,15 @@ import EventBus
 ///   another kind `typeMismatch`, an out-of-range number or malformed UUID `dataCorrupted`.
 ///
 /// One difference no caller should rely on either way: `allKeys` lists a map's keys in their
-/// encoded order, `EventValueDecoder` in its dictionary's (which varies from process to
-/// process). So a type that decodes a map by iterating `allKeys`, such as `Dictionary`, may
-/// report another of several failing keys; it fails or succeeds alike.
+/// encoded order, `EventValueDecoder` in its `EventMap`'s (ascending UTF-8 bytes, the same for a
+/// map EventWire wrote, not for one another writer left unsorted). So a type that decodes a map
+/// by iterating `allKeys`, such as `Dictionary`, may report another of several failing keys; it
+/// fails or succeeds alike.
 ///
 /// Maps are indexed once per keyed container (key bytes to value offsets) and keys are looked
 /// up by comparing UTF-8 bytes, so a lookup makes no `String`; only a miss involving a non-ASCII
-/// key falls back to comparing `String`s, because `EventValue`'s dictionary matches keys by
-/// canonical equivalence.
+/// key falls back to comparing `String`s, because an `EventMap` matches keys by canonical
+/// equivalence.
 ///
 /// The bytes must hold a value that ``MessagePackReader/validateValue()`` accepted; see
 /// ``ValidatedMessagePack``.
@@ -647,7 +648,7 @@ final class MessagePackMapIndex: ManagedBuffer<MessagePackMapHeader, MessagePack
 
     /// The lookup for a key that no entry matches byte for byte: when the name or a key is not
     /// ASCII, a key with other bytes may still be the same `String` (canonically equivalent),
-    /// and would be found in `EventValue`'s dictionary. Keys are unique as `String`s (validation
+    /// and would be found in an `EventMap`. Keys are unique as `String`s (validation
     /// rejects duplicates), so at most one matches.
     @inline(never)
     private func valueOffsetComparingStrings(_ name: String) -> Int? {
