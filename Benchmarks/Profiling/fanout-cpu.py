@@ -9,9 +9,11 @@ Runs `MESH bench fanout --rate RATE --duration 14` (1 publisher, 1 subscriber, 1
 bench's own process), reads utime + stime of every thread of the three processes at 5 s and
 again at 11 s, and prints each thread's CPU microseconds per event published in between, the
 sum per process and the total, then the subscriber's line of the bench's table (check that it
-lost nothing: with loss, the figures are not per delivered event). Threads are named by the
-kernel (`ZMQbg/IO/0` is libzmq's I/O thread); the others are told apart by their share (the
-publishing thread and the node I/O threads carry the most).
+lost nothing: with loss, the figures are not per delivered event). Each thread's line also
+gives its context switches per event (from /proc/PID/task/TID/status): "waiting" when it
+blocked (a poll, a lock, a sleep), "preempted" when the scheduler switched it out. Threads are
+named by the kernel (`ZMQbg/IO/0` is libzmq's I/O thread); the others are told apart by their
+share (the publishing thread and the node I/O threads carry the most).
 """
 import os
 import subprocess
@@ -39,24 +41,30 @@ def main():
     events = rate * window
     totals = {}
     rows = []
-    for key, (role, comm, used) in second.items():
+    switches = 0.0
+    for key, (role, comm, used, voluntary, involuntary) in second.items():
         if key not in first:
             continue
         micros = (used - first[key][2]) / ticks / events * 1e6
         totals[role] = totals.get(role, 0.0) + micros
-        rows.append((role, micros, comm, key[1]))
-    for role, micros, comm, tid in sorted(rows, key=lambda row: (row[0], -row[1])):
+        gave_up = (voluntary - first[key][3]) / events
+        preempted = (involuntary - first[key][4]) / events
+        switches += gave_up + preempted
+        rows.append((role, micros, comm, key[1], gave_up, preempted))
+    for role, micros, comm, tid, gave_up, preempted in sorted(rows, key=lambda row: (row[0], -row[1])):
         if micros >= 0.05:
-            print(f"{role:12} {comm:18} tid {tid:>7}  {micros:5.2f} µs/event")
+            print(f"{role:12} {comm:18} tid {tid:>7}  {micros:5.2f} µs/event"
+                  f"  switches/event: {gave_up:.3f} waiting, {preempted:.3f} preempted")
     print("per process:", ", ".join(f"{role} {value:.2f}" for role, value in sorted(totals.items())),
-          f"; total {sum(totals.values()):.2f} µs/event")
+          f"; total {sum(totals.values()):.2f} µs/event, {switches:.3f} context switches/event")
     for line in output.splitlines():
         if line.startswith("sub-0") or line.startswith("node"):
             print(line)
 
 
 def snapshot(mesh):
-    """(pid, tid) -> (role, thread name, utime + stime in clock ticks) for the bench's processes."""
+    """(pid, tid) -> (role, thread name, utime + stime in clock ticks, voluntary and involuntary
+    context switches) for the bench's processes."""
     threads = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -74,11 +82,14 @@ def snapshot(mesh):
         for tid in tids:
             try:
                 stat = open(f"/proc/{pid}/task/{tid}/stat").read()
+                status = open(f"/proc/{pid}/task/{tid}/status").read()
             except OSError:
                 continue
             comm = stat[stat.index("(") + 1:stat.rindex(")")]
             fields = stat[stat.rindex(")") + 2:].split()
-            threads[(pid, tid)] = (role, comm, int(fields[11]) + int(fields[12]))
+            counts = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            threads[(pid, tid)] = (role, comm, int(fields[11]) + int(fields[12]),
+                                   int(counts["voluntary_ctxt_switches"]), int(counts["nonvoluntary_ctxt_switches"]))
     return threads
 
 
