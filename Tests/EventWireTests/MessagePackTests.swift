@@ -541,9 +541,24 @@ import EventBus
         expectDecodeError(bytes(hex: "92 81a0c0 83a161c0a162c0a161c0"), .duplicateKey, at: 11)
         // "é" precomposed and decomposed differ in bytes but are one Swift dictionary key.
         expectDecodeError(bytes(hex: "82a2c3a901a365cc8102"), .duplicateKey, at: 5)
+        // Keys appended in order before the first out-of-order ("b") or non-ASCII ("é") key
+        // still count: a later copy of one is a duplicate.
+        expectDecodeError(bytes(hex: "84 a16101 a16302 a16203 a16304"), .duplicateKey, at: 10)
+        expectDecodeError(bytes(hex: "83 a16101 a2c3a902 a16103"), .duplicateKey, at: 8)
         var skipper = MessagePackReader(bytes: bytes(hex: "82a16101a16102"))
         try skipper.skipValue()
         #expect(skipper.isAtEnd, "skipValue checks structure only")
+    }
+
+    @Test func mapsInAnyKeyOrderDecodeIntoTheMapsOrder() throws {
+        // c, é, a: out of order and not ASCII; then z, y: out of order only.
+        for (input, keys) in [("83 a16301 a2c3a902 a16103", ["a", "c", "\u{E9}"]), ("82 a17a01 a17902", ["y", "z"])] {
+            let value = try decode(bytes(hex: input))
+            let map = try #require(value.mapValue)
+            #expect(Array(map.keys) == keys, "\(input)")
+            #expect(value == .map(EventMap(map.dictionary)), "\(input)")
+            #expect(encode(value) == encode(.map(EventMap(map.dictionary))))
+        }
     }
 
     @Test func nonStringKeysAreWrongType() throws {
