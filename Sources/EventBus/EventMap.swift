@@ -27,7 +27,6 @@ public struct EventMap: Sendable {
 
     /// An entry with what orders its key: the key's first 8 UTF-8 bytes as a big-endian integer
     /// (zero-padded) and its length, so that most comparisons are one integer comparison.
-    @usableFromInline
     struct Slot: Sendable {
         var key: String
         var value: EventValue
@@ -36,12 +35,10 @@ public struct EventMap: Sendable {
     }
 
     /// The entries, ascending by their keys' UTF-8 bytes; no two keys are equal as `String`s.
-    @usableFromInline
     var slots: ContiguousArray<Slot>
 
     /// Whether every key is ASCII, so that two keys are equal exactly when their bytes are.
     /// May be `false` when every key is ASCII (after a removal); never `true` otherwise.
-    @usableFromInline
     var keysAreASCII: Bool
 
     /// An empty map.
@@ -97,12 +94,7 @@ public struct EventMap: Sendable {
     /// - Parameter key: the key to find.
     /// - Returns: the entry's index, or `nil`.
     public func index(forKey key: String) -> Int? {
-        let probe = KeyProbe(key)
-        let (found, position) = search(key, probe)
-        if found { return position }
-        // Bytes that differ can still spell one key (e.g. KELVIN SIGN and "K").
-        if keysAreASCII && probe.isASCII { return nil }
-        return slots.firstIndex { $0.key == key }
+        locate(key).index
     }
 
     /// Stores `value` under `key`, replacing the value of an equal key if there is one (whose
@@ -113,19 +105,17 @@ public struct EventMap: Sendable {
     /// - Returns: the value that was replaced, or `nil` if the key is new.
     @discardableResult
     public mutating func updateValue(_ value: EventValue, forKey key: String) -> EventValue? {
-        let probe = KeyProbe(key)
-        let (found, position) = search(key, probe)
-        if found {
-            return swapValue(at: position, with: value)
-        }
-        if !(keysAreASCII && probe.isASCII), let existing = slots.firstIndex(where: { $0.key == key }) {
-            return swapValue(at: existing, with: value)
+        let (index, insertion, probe) = locate(key)
+        if let index {
+            let old = slots[index].value
+            slots[index].value = value
+            return old
         }
         let slot = Slot(key: key, value: value, prefix: probe.prefix, length: probe.length)
-        if position == slots.count {
+        if insertion == slots.count {
             slots.append(slot)
         } else {
-            slots.insert(slot, at: position)
+            slots.insert(slot, at: insertion)
         }
         keysAreASCII = keysAreASCII && probe.isASCII
         return nil
@@ -176,16 +166,14 @@ public struct EventMap: Sendable {
         self.keysAreASCII = keysAreASCII
     }
 
-    private mutating func swapValue(at index: Int, with value: EventValue) -> EventValue {
-        let old = slots[index].value
-        slots[index].value = value
-        return old
-    }
-
-    /// Binary search by UTF-8 bytes: whether a slot's key has exactly `key`'s bytes, and the
-    /// index of that slot or of where `key` would be inserted.
-    @usableFromInline
-    func search(_ key: String, _ probe: KeyProbe) -> (found: Bool, position: Int) {
+    /// Where `key` is: the index of the entry whose key equals it (`nil` if none), where it
+    /// would be inserted, and its probe.
+    ///
+    /// A binary search by UTF-8 bytes; when it misses and a key involved is not ASCII, a scan
+    /// with `String` equality, since bytes that differ can still spell one key (e.g. KELVIN SIGN
+    /// and "K").
+    private func locate(_ key: String) -> (index: Int?, insertion: Int, probe: KeyProbe) {
+        let probe = KeyProbe(key)
         var low = 0
         var high = slots.count
         while low < high {
@@ -196,15 +184,15 @@ public struct EventMap: Sendable {
             } else if order > 0 {
                 high = middle
             } else {
-                return (true, middle)
+                return (middle, middle, probe)
             }
         }
-        return (false, low)
+        if keysAreASCII && probe.isASCII { return (nil, low, probe) }
+        return (slots.firstIndex { $0.key == key }, low, probe)
     }
 
     /// How `slot`'s key compares with `key` (whose prefix and length are given) by UTF-8 bytes:
     /// negative if it sorts first, zero if the bytes are equal, positive otherwise.
-    @usableFromInline
     @inline(__always)
     static func order(_ slot: Slot, _ key: String, _ prefix: UInt64, _ length: Int) -> Int {
         if slot.prefix != prefix { return slot.prefix < prefix ? -1 : 1 }
@@ -237,16 +225,16 @@ public struct EventMap: Sendable {
 
 /// What a map needs to know of a key before it compares it: its first 8 UTF-8 bytes as a
 /// big-endian integer (zero-padded), its length, and whether it is ASCII.
-@usableFromInline
-struct KeyProbe {
-    let prefix: UInt64
-    let length: Int
-    let isASCII: Bool
+package struct KeyProbe {
+    package let prefix: UInt64
+    package let length: Int
+    package let isASCII: Bool
 
-    @usableFromInline
     @inline(__always)
-    init(_ key: String) {
-        func probe(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, Int, Bool) {
+    package init(_ key: String) {
+        var key = key
+        (prefix, length, isASCII) = key.withUTF8 { bytes in
+            // One pass: the prefix from the first 8 bytes, the high bits from all of them.
             var prefix: UInt64 = 0
             var high: UInt8 = 0
             var index = 0
@@ -261,8 +249,20 @@ struct KeyProbe {
             }
             return (prefix, bytes.count, high < 0x80)
         }
-        var key = key
-        (prefix, length, isASCII) = key.withUTF8(probe)
+    }
+
+    /// The first 8 of `bytes` as a big-endian integer, zero-padded. When two byte strings'
+    /// prefixes differ, they order them as their bytes do (a zero pad sorts first, like the end
+    /// of a shorter string); when they are equal, the bytes after the eighth decide.
+    @inline(__always)
+    package static func prefix(of bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var prefix: UInt64 = 0
+        var index = 0
+        while index < bytes.count && index < 8 {
+            prefix |= UInt64(bytes[index]) &<< (56 &- 8 &* UInt64(index))
+            index += 1
+        }
+        return prefix
     }
 }
 

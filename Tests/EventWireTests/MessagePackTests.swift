@@ -337,10 +337,10 @@ import EventBus
             try reader.readNil()
         }
         #expect(order == expectedOrder)
-        #expect(MessagePackWriter.utf8Precedes("e\u{301}x", "f"))
-        #expect(!MessagePackWriter.utf8Precedes("f", "e\u{301}x"))
-        #expect(!MessagePackWriter.utf8Precedes("a", "a"))
-        #expect(MessagePackWriter.utf8Precedes("a", "aa"))
+        #expect(EventMap.compareUTF8("e\u{301}x", "f") < 0)
+        #expect(!(EventMap.compareUTF8("f", "e\u{301}x") < 0))
+        #expect(!(EventMap.compareUTF8("a", "a") < 0))
+        #expect(EventMap.compareUTF8("a", "aa") < 0)
     }
 
     // MARK: Totality

@@ -321,13 +321,13 @@ public struct MessagePackWriter: Sendable {
             var order = scratch
             var count = 0
             for index in entries.indices {
-                order.initializeElement(at: count, to: (Self.utf8Prefix(entries[index].key), index))
+                order.initializeElement(at: count, to: (KeyProbe(entries[index].key).prefix, index))
                 count += 1
             }
             order.sort { left, right in
                 left.prefix != right.prefix
                     ? left.prefix < right.prefix
-                    : Self.utf8Precedes(entries[left.index].key, entries[right.index].key)
+                    : EventMap.compareUTF8(entries[left.index].key, entries[right.index].key) < 0
             }
             for slot in order {
                 let (key, entry) = entries[slot.index]
@@ -367,36 +367,6 @@ public struct MessagePackWriter: Sendable {
             target.pointee = tag
             UnsafeMutableRawPointer(target + 1).storeBytes(of: value.bigEndian, as: T.self)
         }
-    }
-}
-
-extension MessagePackWriter {
-    /// The first 8 UTF-8 bytes of `string` as a big-endian integer, zero-padded.
-    ///
-    /// When two strings' prefixes differ, they order the strings as ``utf8Precedes(_:_:)`` does
-    /// (a zero pad sorts first, like the end of a shorter string); when they are equal, compare the
-    /// whole strings.
-    @inline(__always)
-    static func utf8Prefix(_ string: String) -> UInt64 {
-        func pack(_ bytes: some Collection<UInt8>) -> UInt64 {
-            var prefix: UInt64 = 0
-            var shift: UInt64 = 56
-            for byte in bytes.prefix(8) {
-                prefix |= UInt64(byte) << shift
-                shift &-= 8
-            }
-            return prefix
-        }
-        return string.utf8.withContiguousStorageIfAvailable(pack) ?? pack(string.utf8)
-    }
-
-    /// Whether `lhs` sorts before `rhs` by their UTF-8 bytes, compared as unsigned bytes.
-    ///
-    /// Unlike `String.<`, which compares canonically equivalent forms, this is the order other
-    /// MessagePack implementations get from sorting keys as byte strings, and the order an
-    /// `EventMap` keeps.
-    static func utf8Precedes(_ lhs: String, _ rhs: String) -> Bool {
-        EventMap.compareUTF8(lhs, rhs) < 0
     }
 }
 
@@ -477,7 +447,7 @@ extension MessagePackWriter {
                     for offset in key { bits |= buffer[offset] }
                     guard bits < 0x80 else { return nil }
                     let entryEnd = ValidatedMessagePack.end(ofValueAt: key.upperBound, in: buffer)
-                    let prefix = Self.bigEndianPrefix(UnsafeBufferPointer(rebasing: buffer[key]))
+                    let prefix = KeyProbe.prefix(of: UnsafeBufferPointer(rebasing: buffer[key]))
                     entries.initializeElement(at: index, to: (prefix, key, position..<entryEnd))
                     if index > 0 && !Self.precedes(entries[index - 1], entries[index], in: buffer) { inOrder = false }
                     position = entryEnd
@@ -541,18 +511,6 @@ extension MessagePackWriter {
             }
         }
         count += extra
-    }
-
-    /// The first 8 bytes of `bytes` as a big-endian integer, zero-padded (see ``utf8Prefix(_:)``).
-    @inline(__always)
-    private static func bigEndianPrefix(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var prefix: UInt64 = 0
-        var shift: UInt64 = 56
-        for byte in bytes.prefix(8) {
-            prefix |= UInt64(byte) << shift
-            shift &-= 8
-        }
-        return prefix
     }
 
     /// Whether the key of `left` sorts strictly before that of `right` by unsigned UTF-8 bytes.
