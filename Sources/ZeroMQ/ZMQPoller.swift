@@ -111,16 +111,14 @@ public final class ZMQPoller {
                     items[index].ready = []
                     continue
                 }
-                guard let handle = socket.handle else {
-                    throw ZMQError(code: .wrongState, operation: "polling a closed socket")
-                }
+                if socket.handle == nil { throw Self.closed }
                 if items[index].stateAt != socket.operations {
                     if socket.drainedAt == socket.operations && items[index].interest == .readable {
                         items[index].state = []
+                        items[index].stateAt = socket.operations
                     } else {
-                        items[index].state = try Self.state(of: socket, handle)
+                        try readState(index, of: socket)
                     }
-                    items[index].stateAt = socket.operations
                 }
                 items[index].ready = items[index].state.intersection(items[index].interest)
                 if !items[index].ready.isEmpty { ready += 1 }
@@ -137,12 +135,8 @@ public final class ZMQPoller {
                 for index in descriptors.indices where descriptors[index].revents != 0 {
                     let revents = descriptors[index].revents
                     if let socket = items[index].socket {
-                        guard let handle = socket.handle else {
-                            throw ZMQError(code: .wrongState, operation: "polling a closed socket")
-                        }
                         // New commands: reading the state processes them.
-                        items[index].state = try Self.state(of: socket, handle)
-                        items[index].stateAt = socket.operations
+                        try readState(index, of: socket)
                         items[index].ready = items[index].state.intersection(items[index].interest)
                     } else {
                         var events: Events = []
@@ -176,16 +170,21 @@ public final class ZMQPoller {
         items[index].ready.contains(.writable)
     }
 
-    /// A socket's `ZMQ_EVENTS` (processing its pending commands first). The read counts as a use
-    /// of the socket: it consumes the descriptor's signal, so another poller of the same socket
-    /// must read the state again too.
-    private static func state(of socket: ZMQSocket, _ handle: UnsafeMutableRawPointer) throws(ZMQError) -> Events {
+    /// Reads the `ZMQ_EVENTS` of the socket at `index` (processing its pending commands first)
+    /// into its item. The read counts as a use of the socket: it consumes the descriptor's
+    /// signal, so another poller of the same socket must read the state again too.
+    private func readState(_ index: Int, of socket: ZMQSocket) throws(ZMQError) {
+        guard let handle = socket.handle else { throw Self.closed }
         socket.operations &+= 1
         var value: Int32 = 0
         var size = MemoryLayout<Int32>.size
         _ = try zmqCall("zmq_getsockopt(ZMQ_EVENTS)") { zmq_getsockopt(handle, ZMQ_EVENTS, &value, &size) }
-        return Events(rawValue: Int16(truncatingIfNeeded: value))
+        items[index].state = Events(rawValue: Int16(truncatingIfNeeded: value))
+        items[index].stateAt = socket.operations
     }
+
+    /// The error for a socket closed while the poller holds it.
+    private static var closed: ZMQError { ZMQError(code: .wrongState, operation: "polling a closed socket") }
 
     /// The `poll(2)` timeout to `deadline`, in whole milliseconds rounded up (-1: none).
     private static func milliseconds(until deadline: ContinuousClock.Instant?) -> Int32 {

@@ -303,6 +303,13 @@ func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         poller.add(socket)
         socket.close()
         #expect(throws: ZMQError.self) { try poller.poll(timeoutMilliseconds: 0) }
+        // Also when its state was read before the close and it has not been used since.
+        let polled = try ZMQSocket(context, .pull)
+        let other = ZMQPoller()
+        other.add(polled)
+        #expect(try other.poll(timeoutMilliseconds: 0) == 0)
+        polled.close()
+        #expect(throws: ZMQError.self) { try other.poll(timeoutMilliseconds: 0) }
     }
 }
 
