@@ -282,7 +282,23 @@ enum MessagePackUnbox {
         at offset: Int,
         path: () -> CodingPathNode?
     ) throws -> T {
-        if CodablePrimitives.contains(type), let primitive = type as? any MessagePackDecodingPrimitive.Type {
+        if CodablePrimitives.contains(type) {
+            return try unboxPrimitive(type, frame, at: offset, path: path)
+        }
+        return try T(from: MessagePackDecoderImpl(frame: frame, offset: offset, path: path()))
+    }
+
+    /// ``unbox(_:_:at:path:)`` for ``CodablePrimitives`` (`EventValue` included). Kept out of line: its casts
+    /// to `T?` make unspecialized code look up `Optional<T>`'s metadata at run time (a few
+    /// hundred instructions), which a struct decoded through its `init(from:)` should not pay.
+    @inline(never)
+    static func unboxPrimitive<T: Decodable>(
+        _ type: T.Type,
+        _ frame: ValidatedMessagePack,
+        at offset: Int,
+        path: () -> CodingPathNode?
+    ) throws -> T {
+        if let primitive = type as? any MessagePackDecodingPrimitive.Type {
             let element = frame.element(orNilAt: offset)
             guard let decoded = try primitive._decodeMessagePack(element, in: frame, path: { CodingPathNode.path(path()) }) as? T else {
                 // Unreachable: `primitive` is `T.self`.
