@@ -212,9 +212,10 @@ extension Event: CustomStringConvertible {
 ///
 /// @unchecked Sendable: the fields are mutated only through `Event`'s setters, which first make
 /// the object uniquely referenced (so no other thread can see it); `cache` is read and written
-/// only under `EventStorage.lock(for:)`, and so is `dynamicCache` until `dynamicReady` says it
-/// is set for good (a releasing store after the write, under the lock; an acquiring load before
-/// reading it without the lock).
+/// only under `EventStorage.lock(for:)` (`hasConversions`, set under the lock once it holds
+/// something, lets a first conversion skip the lookup), and so is `dynamicCache` until
+/// `dynamicReady` says it is set for good (a releasing store after the write, under the lock;
+/// an acquiring load before reading it without the lock).
 @usableFromInline
 final class EventStorage: @unchecked Sendable {
     // Fields change only while the object is uniquely referenced (see Event's setters), so the
@@ -242,6 +243,9 @@ final class EventStorage: @unchecked Sendable {
     /// Conversions of the payload to typed values, made lazily; guarded by
     /// `EventStorage.lock(for: self)`.
     @exclusivity(unchecked) private var cache: ConversionCache?
+    /// Whether `cache` may hold something: false means it is empty, or being stored right now,
+    /// so a first conversion looks for no cached one and takes the lock once, to store.
+    private let hasConversions = Atomic<Bool>(false)
     /// The payload's dynamic form once converted (the common case gets a slot of its own:
     /// no boxing, no array); guarded by `EventStorage.lock(for: self)`.
     @exclusivity(unchecked) private var dynamicCache: Result<EventValue, any Error>?
@@ -308,7 +312,10 @@ final class EventStorage: @unchecked Sendable {
         if metadataIfAny != nil { metadataIfAny = nil }
         if scopeIfAny != nil { scopeIfAny = nil }
         if origin != nil { origin = nil }
-        if cache != nil { cache = nil }
+        if cache != nil {
+            cache = nil
+            hasConversions.store(false, ordering: .relaxed)
+        }
         if dynamicCache != nil {
             dynamicCache = nil
             dynamicReady.store(false, ordering: .relaxed)
@@ -351,6 +358,7 @@ final class EventStorage: @unchecked Sendable {
             metadata: metadata, scope: scope, origin: origin, isLocal: isLocal)
         let (cache, dynamicCache) = EventStorage.lock(for: self).withLock { (self.cache, self.dynamicCache) }
         copy.cache = cache
+        if cache != nil { copy.hasConversions.store(true, ordering: .releasing) }
         copy.dynamicCache = dynamicCache
         if dynamicCache != nil { copy.dynamicReady.store(true, ordering: .releasing) }
         return copy
@@ -361,6 +369,7 @@ final class EventStorage: @unchecked Sendable {
         hasDynamicPayload = newPayload.isDynamic
         (dynamicPayload, otherPayload) = EventStorage.split(newPayload)
         cache = nil
+        hasConversions.store(false, ordering: .relaxed)
         dynamicCache = nil
         dynamicReady.store(false, ordering: .relaxed)
     }
@@ -414,16 +423,10 @@ final class EventStorage: @unchecked Sendable {
             case .encoded(let encoded)?:
                 // If the dynamic form was already decoded, building T from it is cheaper than
                 // decoding the bytes again.
-                if let dynamic = cachedDynamicValue() { return try EventValueDecoder().decode(T.self, from: dynamic) }
+                if let dynamic = convertedDynamicValue { return try EventValueDecoder().decode(T.self, from: dynamic) }
                 return try encoded.decode(T.self)
             }
         }
-    }
-
-    private func cachedDynamicValue() -> EventValue? {
-        let hit = dynamicReady.load(ordering: .acquiring) ? dynamicCache : EventStorage.lock(for: self).withLock { dynamicCache }
-        guard case .success(let value)? = hit else { return nil }
-        return value
     }
 
     /// Returns the cached conversion for `key`, or runs `convert` (outside any lock) and caches
@@ -431,15 +434,19 @@ final class EventStorage: @unchecked Sendable {
     /// stored result wins, so every caller sees the same value.
     private func cached<T: Sendable>(key: ObjectIdentifier, _ convert: () throws -> T) throws -> T {
         let lock = EventStorage.lock(for: self)
-        if let hit = lock.withLock({ cache?.lookup(key) }) {
+        if hasConversions.load(ordering: .acquiring), let hit = lock.withLock({ cache?.lookup(key) }) {
             return try ConversionCache.unwrap(hit, as: T.self)
         }
         let result: Result<any Sendable, any Error>
         do { result = .success(try convert()) } catch { result = .failure(error) }
         let stored = lock.withLock { () -> Result<any Sendable, any Error> in
             if let existing = cache?.lookup(key) { return existing }
-            if cache == nil { cache = ConversionCache() }
-            cache!.entries.append((key, result))
+            if cache == nil {
+                cache = ConversionCache(first: (key, result))
+                hasConversions.store(true, ordering: .releasing)
+            } else {
+                cache!.others.append((key, result))
+            }
             return result
         }
         return try ConversionCache.unwrap(stored, as: T.self)
@@ -456,10 +463,14 @@ final class EventStorage: @unchecked Sendable {
 
 /// Cached typed conversions of one event's payload, keyed by target type.
 struct ConversionCache {
-    var entries: [(ObjectIdentifier, Result<any Sendable, any Error>)] = []
+    /// The first conversion, held inline: most events are converted to one type at most.
+    var first: (ObjectIdentifier, Result<any Sendable, any Error>)
+    /// Conversions to further types.
+    var others: [(ObjectIdentifier, Result<any Sendable, any Error>)] = []
 
     func lookup(_ key: ObjectIdentifier) -> Result<any Sendable, any Error>? {
-        entries.first { $0.0 == key }?.1
+        if first.0 == key { return first.1 }
+        return others.first { $0.0 == key }?.1
     }
 
     static func unwrap<T>(_ result: Result<any Sendable, any Error>, as type: T.Type) throws -> T {

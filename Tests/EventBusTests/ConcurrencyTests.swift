@@ -152,6 +152,29 @@ private struct ChurnWindow: Sendable {
         #expect(CountedPayload.decodes.load(ordering: .relaxed) - before <= 8)
     }
 
+    /// Conversions to two types race on one event: the first type's is held inline, the
+    /// second's after it, and each settles on one result that every later read finds.
+    @Test func concurrentConversionsToTwoTypesEachSettleOnce() {
+        let event = Event(type: CountedPayload.eventType, data: ["value": 7])
+        let firstBefore = CountedPayload.decodes.load(ordering: .relaxed)
+        let secondBefore = CountedTwin.decodes.load(ordering: .relaxed)
+        let values = LockedValueBox([Int]())
+        runOnThreads(8) { thread in
+            for index in 0..<100 {
+                // Half the threads start with each type, so either may be converted first.
+                let value =
+                    (index + thread) % 2 == 0
+                    ? (try? event.payload(as: CountedPayload.self).value) ?? -1
+                    : (try? event.payload(as: CountedTwin.self).value) ?? -1
+                values.withLockedValue { $0.append(value) }
+            }
+        }
+        #expect(values.withLockedValue { $0 }.count == 800)
+        #expect(values.withLockedValue { $0 }.allSatisfy { $0 == 7 })
+        #expect(CountedPayload.decodes.load(ordering: .relaxed) - firstBefore <= 8)
+        #expect(CountedTwin.decodes.load(ordering: .relaxed) - secondBefore <= 8)
+    }
+
     /// The first reads of a typed event's dynamic form race without a lock until one stores
     /// its result: every reader must still see the same, complete value.
     @Test func concurrentFirstReadsOfTheDynamicFormAgree() {
@@ -201,5 +224,18 @@ private struct ChurnWindow: Sendable {
         }
         #expect(received == 8_000)
         #expect(stream.droppedCount == 0)
+    }
+}
+
+/// A second type that counts its decodes, for conversions of one event to two types.
+private struct CountedTwin: Decodable, Sendable {
+    static let decodes = Atomic<Int>(0)
+    var value: Int
+
+    private enum CodingKeys: String, CodingKey { case value }
+
+    init(from decoder: any Decoder) throws {
+        CountedTwin.decodes.add(1, ordering: .relaxed)
+        value = try decoder.container(keyedBy: CodingKeys.self).decode(Int.self, forKey: .value)
     }
 }
