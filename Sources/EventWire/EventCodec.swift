@@ -79,38 +79,38 @@ public struct EventCodec: Sendable {
         if case .none = payload { count -= 1 }
 
         writer.writeMapHeader(count)
-        writer.writeString(EnvelopeKey.version)
+        writer.writePackedString(EnvelopeKey.Known.version.packed)
         writer.writeInt(EventCodec.version)
-        writer.writeString(EnvelopeKey.id)
+        writer.writePackedString(EnvelopeKey.Known.id.packed)
         writer.writeBinary16(high: event.id.high, low: event.id.low)
-        writer.writeString(EnvelopeKey.type)
+        writer.writePackedString(EnvelopeKey.Known.type.packed)
         writer.writeString(event.type.name)
-        writer.writeString(EnvelopeKey.timestamp)
+        writer.writePackedString(EnvelopeKey.Known.timestamp.packed)
         writer.writeInt(event.timestamp.nanosecondsSinceEpoch)
         if !source.isEmpty {
-            writer.writeString(EnvelopeKey.source)
+            writer.writePackedString(EnvelopeKey.Known.source.packed)
             writer.writeString(source)
         }
         if !metadata.isEmpty {
-            writer.writeString(EnvelopeKey.metadata)
+            writer.writePackedString(EnvelopeKey.Known.metadata.packed)
             writer.writeSortedMap(metadata) { writer, value in writer.writeString(value) }
         }
         if !scope.isEmpty {
-            writer.writeString(EnvelopeKey.scope)
+            writer.writePackedString(EnvelopeKey.Known.scope.packed)
             writer.writeArrayHeader(scope.count)
             for name in scope { writer.writeString(name) }
         }
         if let origin {
-            writer.writeString(EnvelopeKey.originNode)
+            writer.writePackedString(EnvelopeKey.Known.originNode.packed)
             writer.writeString(origin.node)
-            writer.writeString(EnvelopeKey.originIncarnation)
+            writer.writePackedString(EnvelopeKey.Known.originIncarnation.packed)
             writer.writeUInt(origin.incarnation)
             if let sequence = origin.sequence {
-                writer.writeString(EnvelopeKey.sequence)
+                writer.writePackedString(EnvelopeKey.Known.sequence.packed)
                 writer.writeUInt(sequence)
             }
             if origin.hops != 0 {
-                writer.writeString(EnvelopeKey.hops)
+                writer.writePackedString(EnvelopeKey.Known.hops.packed)
                 writer.writeUInt(UInt64(clamping: origin.hops))
             }
         }
@@ -118,14 +118,14 @@ public struct EventCodec: Sendable {
         case .none:
             break
         case .value(let value):
-            writer.writeString(EnvelopeKey.payload)
+            writer.writePackedString(EnvelopeKey.Known.payload.packed)
             writer.write(value)
         case .canonical(let bytes):
-            writer.writeString(EnvelopeKey.payload)
+            writer.writePackedString(EnvelopeKey.Known.payload.packed)
             writer.writeRaw(bytes)
         case .typed(let typed):
             let keyStart = writer.count
-            writer.writeString(EnvelopeKey.payload)
+            writer.writePackedString(EnvelopeKey.Known.payload.packed)
             let valueStart = writer.count
             if !MessagePackEncoder.encode(typed, into: &writer) {
                 // Beyond the direct encoder: through the EventValue form (same bytes, or its error).
@@ -239,9 +239,10 @@ public struct EventCodec: Sendable {
         for _ in 0..<count {
             let keyOffset = reader.offset
             let keyRange: Range<Int>
-            do throws(WireError) { keyRange = try reader.readStringRange() } catch { throw error.inField("envelope key") }
+            let packed: UInt64?
+            do throws(WireError) { (keyRange, packed) = try reader.readKey() } catch { throw error.inField("envelope key") }
             // Keys are matched as bytes, so a known key costs no String.
-            guard let packed = reader.packedShortString(keyRange), let known = EnvelopeKey.Known(packed: packed) else {
+            guard let packed, let known = EnvelopeKey.Known(packed: packed) else {
                 let key = String(decoding: reader.slice(keyRange), as: UTF8.self)
                 do throws(WireError) { try reader.skipValue() } catch { throw error.inField(key) }
                 continue
@@ -376,20 +377,40 @@ enum EnvelopeKey {
         /// The key whose UTF-8 bytes, packed with their length, are `packed`
         /// (``MessagePackReader/packedShortString(_:)``); `nil` for any other key.
         init?(packed: UInt64) {
+            // Expression patterns on the constants of `packed`, which the compiler folds.
             switch packed {
-            case 0x7600_0000_0000_0001: self = .version  // "v"
-            case 0x6964_0000_0000_0002: self = .id  // "id"
-            case 0x7400_0000_0000_0001: self = .type  // "t"
-            case 0x7473_0000_0000_0002: self = .timestamp  // "ts"
-            case 0x7372_6300_0000_0003: self = .source  // "src"
-            case 0x6d64_0000_0000_0002: self = .metadata  // "md"
-            case 0x7363_0000_0000_0002: self = .scope  // "sc"
-            case 0x6f6e_0000_0000_0002: self = .originNode  // "on"
-            case 0x6f69_0000_0000_0002: self = .originIncarnation  // "oi"
-            case 0x7365_7100_0000_0003: self = .sequence  // "seq"
-            case 0x686f_7000_0000_0003: self = .hops  // "hop"
-            case 0x7000_0000_0000_0001: self = .payload  // "p"
+            case Known.version.packed: self = .version
+            case Known.id.packed: self = .id
+            case Known.type.packed: self = .type
+            case Known.timestamp.packed: self = .timestamp
+            case Known.source.packed: self = .source
+            case Known.metadata.packed: self = .metadata
+            case Known.scope.packed: self = .scope
+            case Known.originNode.packed: self = .originNode
+            case Known.originIncarnation.packed: self = .originIncarnation
+            case Known.sequence.packed: self = .sequence
+            case Known.hops.packed: self = .hops
+            case Known.payload.packed: self = .payload
             default: return nil
+            }
+        }
+
+        /// The key's UTF-8 bytes packed with their length, as ``init(packed:)`` reads them and
+        /// `MessagePackWriter.writePackedString(_:)` writes them.
+        var packed: UInt64 {
+            switch self {
+            case .version: 0x7600_0000_0000_0001  // "v"
+            case .id: 0x6964_0000_0000_0002  // "id"
+            case .type: 0x7400_0000_0000_0001  // "t"
+            case .timestamp: 0x7473_0000_0000_0002  // "ts"
+            case .source: 0x7372_6300_0000_0003  // "src"
+            case .metadata: 0x6d64_0000_0000_0002  // "md"
+            case .scope: 0x7363_0000_0000_0002  // "sc"
+            case .originNode: 0x6f6e_0000_0000_0002  // "on"
+            case .originIncarnation: 0x6f69_0000_0000_0002  // "oi"
+            case .sequence: 0x7365_7100_0000_0003  // "seq"
+            case .hops: 0x686f_7000_0000_0003  // "hop"
+            case .payload: 0x7000_0000_0000_0001  // "p"
             }
         }
 

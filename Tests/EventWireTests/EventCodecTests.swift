@@ -329,6 +329,56 @@ typealias Field = (String, @Sendable (inout MessagePackWriter) -> Void)
         }
     }
 
+    @Test func packedKeysAreWrittenAsTheirStrings() {
+        for key in EnvelopeKey.Known.allCases {
+            var packedWriter = MessagePackWriter()
+            packedWriter.writePackedString(key.packed)
+            var stringWriter = MessagePackWriter()
+            stringWriter.writeString(key.rawValue)
+            #expect(packedWriter.bytes == stringWriter.bytes, "key \(key.rawValue)")
+        }
+    }
+
+    /// `readKey()` is `readStringRange()` and `packedShortString(_:)` in one: the same range,
+    /// packed key, position and error, on its fast path (a short ASCII fixstr) and off it.
+    @Test func readKeyAgreesWithReadStringRange() {
+        var inputs: [[UInt8]] = EnvelopeKey.Known.allCases.map { key in
+            var writer = MessagePackWriter()
+            writer.writeString(key.rawValue)
+            return writer.bytes
+        }
+        inputs += [
+            [0xa0],  // ""
+            [0xa7] + Array("abcdefg".utf8),  // 7 bytes: packed
+            [0xa8] + Array("abcdefgh".utf8),  // 8 bytes: not packed
+            [0xd9, 0x01] + Array("v".utf8),  // str8, not a fixstr
+            [0xa2, 0xc3, 0xa9],  // "é": not ASCII
+            [0xa1, 0xff],  // invalid UTF-8
+            [0xa3, 0x61],  // truncated
+            [0xa1],  // truncated, nothing after the header
+            [0x01],  // not a string
+            [],  // empty input
+            [0xa1, 0x76, 0xa1, 0x77],  // "v" then more bytes
+        ]
+        for input in inputs {
+            var keyReader = MessagePackReader(bytes: input)
+            var rangeReader = MessagePackReader(bytes: input)
+            let key = Result { () throws(WireError) in try keyReader.readKey() }
+            let range = Result { () throws(WireError) in try rangeReader.readStringRange() }
+            switch (key, range) {
+            case (.success(let key), .success(let range)):
+                #expect(key.range == range, "\(input)")
+                #expect(key.packed == rangeReader.packedShortString(range), "\(input)")
+                #expect(keyReader.offset == rangeReader.offset, "\(input)")
+                #expect(keyReader.valueCount == rangeReader.valueCount, "\(input)")
+            case (.failure(let keyError), .failure(let rangeError)):
+                #expect(keyError == rangeError, "\(input)")
+            default:
+                Issue.record("readKey gave \(key), readStringRange \(range), for \(input)")
+            }
+        }
+    }
+
     @Test func nearMissKeysAreUnknownAndSkipped() throws {
         // "v\0" and "vv" are not "v": they are skipped, and the real "v" still counts.
         let bytes = Self.envelope([

@@ -265,6 +265,37 @@ public struct MessagePackReader: Sendable {
         return from..<from + length
     }
 
+    /// Reads a map key as ``readStringRange()`` does (the same checks, the same errors) and,
+    /// when it is at most 7 bytes, packs it as ``packedShortString(_:)`` does: the envelope's
+    /// keys. A fixstr of ASCII, which every envelope key is, takes one pass over its bytes.
+    /// - Returns: where the key's bytes are, and the packed key (`nil` if longer than 7 bytes).
+    mutating func readKey() throws(WireError) -> (range: Range<Int>, packed: UInt64?) {
+        let start = position
+        let packed: UInt64? = bytes.withUnsafeBufferPointer { buffer in
+            guard start < buffer.count else { return nil }
+            let format = buffer[start]
+            let length = Int(format & 0x1f)
+            guard format & 0xe0 == 0xa0, length <= 7, length < buffer.count - start else { return nil }
+            var packed = UInt64(length)
+            var high: UInt8 = 0
+            var shift: UInt64 = 56
+            for index in start + 1..<start + 1 + length {
+                high |= buffer[index]
+                packed |= UInt64(buffer[index]) &<< shift
+                shift &-= 8
+            }
+            return high < 0x80 ? packed : nil
+        }
+        guard let packed else {
+            let range = try readStringRange()
+            return (range, packedShortString(range))
+        }
+        try countValue(at: start)
+        let length = Int(packed & 0xff)
+        position = start + 1 + length
+        return (start + 1..<start + 1 + length, packed)
+    }
+
     /// Reads a binary value and returns where its bytes are, without copying them.
     mutating func readBinaryRange() throws(WireError) -> Range<Int> {
         let start = position

@@ -201,6 +201,23 @@ public struct MessagePackWriter: Sendable {
         value.withUTF8 { writeString(utf8: $0) }
     }
 
+    /// Writes a string of at most 7 bytes given packed as `MessagePackReader.packedShortString`
+    /// packs one (the bytes from the most significant byte down, the length in the lowest): a
+    /// constant key costs a few stores instead of a `String`'s UTF-8 access.
+    @inline(__always)
+    mutating func writePackedString(_ packed: UInt64) {
+        let length = Int(packed & 0xff)
+        precondition(length <= 7, "a packed string has at most 7 bytes")
+        append(1 + length) { target in
+            target.pointee = 0xa0 | UInt8(truncatingIfNeeded: length)
+            var shift: UInt64 = 56
+            for index in 0..<length {
+                target[1 + index] = UInt8(truncatingIfNeeded: packed &>> shift)
+                shift &-= 8
+            }
+        }
+    }
+
     /// Writes a string given as its UTF-8 bytes.
     @inline(__always)
     private mutating func writeString(utf8: UnsafeBufferPointer<UInt8>) {
