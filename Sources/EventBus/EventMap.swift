@@ -147,6 +147,16 @@ public struct EventMap: Sendable {
         return true
     }
 
+    /// Calls `body` with each entry's key and value, in the map's order, reading them in place
+    /// (iterating the collection copies each entry out, a retain and a release per field): for
+    /// a writer that walks every entry.
+    @inline(__always)
+    package func forEachEntry(_ body: (String, EventValue) -> Void) {
+        slots.withUnsafeBufferPointer { buffer in
+            for index in buffer.indices { body(buffer[index].key, buffer[index].value) }
+        }
+    }
+
     /// A map of entries whose keys are known to be unique as `String`s, in any order.
     ///
     /// Sorting once keeps a decoder's cost at O(n log n) whatever the keys (finding duplicates
@@ -328,8 +338,17 @@ extension EventMap: Hashable {
 extension EventMap: ExpressibleByDictionaryLiteral {
     /// A map of the literal's entries; of two equal keys, the later value is kept.
     public init(dictionaryLiteral elements: (String, EventValue)...) {
+        self.init(literal: elements)
+    }
+
+    /// The map of a literal's entries: appended while their keys come in the map's order (as
+    /// literals are usually written), inserted otherwise; of two equal keys, the later value
+    /// is kept.
+    package init(literal elements: [(String, EventValue)]) {
         self.init(minimumCapacity: elements.count)
-        for (key, value) in elements { self[key] = value }
+        for (key, value) in elements {
+            if !appendInOrder(value, forKey: key) { self[key] = value }
+        }
     }
 }
 

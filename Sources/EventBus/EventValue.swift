@@ -120,9 +120,7 @@ extension EventValue: ExpressibleByArrayLiteral {
 
 extension EventValue: ExpressibleByDictionaryLiteral {
     public init(dictionaryLiteral elements: (String, EventValue)...) {
-        var entries = EventMap(minimumCapacity: elements.count)
-        for (key, value) in elements { entries[key] = value }
-        self = .map(entries)
+        self = .map(EventMap(literal: elements))
     }
 }
 

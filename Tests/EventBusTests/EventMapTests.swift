@@ -60,6 +60,25 @@ import Testing
         #expect(value["K"] == 4)
     }
 
+    /// A literal appends keys that come in order and inserts the rest: either way the map is
+    /// the one its entries give, in byte order.
+    @Test func literalsInAnyOrderGiveTheSameMap() {
+        let inOrder: EventMap = ["a": 1, "b": 2, "prefix-long-1": 3, "prefix-long-2": 4, "z": 5]
+        let outOfOrder: EventMap = ["z": 5, "prefix-long-2": 4, "a": 1, "prefix-long-1": 3, "b": 2]
+        let expected = EventMap(["a": 1, "b": 2, "prefix-long-1": 3, "prefix-long-2": 4, "z": 5])
+        #expect(inOrder == expected)
+        #expect(outOfOrder == expected)
+        #expect(Array(inOrder.keys) == ["a", "b", "prefix-long-1", "prefix-long-2", "z"])
+        #expect(Array(outOfOrder.keys) == Array(inOrder.keys))
+        // A repeated key right after itself, and a non-ASCII key after ASCII ones.
+        let repeated: EventMap = ["a": 1, "a": 2, "b": 3, "é": 4, "c": 5]
+        #expect(Array(repeated.keys) == ["a", "b", "c", "é"])
+        #expect(repeated["a"] == 2)
+        #expect(repeated["é"] == 4)
+        let value: EventValue = ["z": 5, "prefix-long-2": 4, "a": 1, "prefix-long-1": 3, "b": 2]
+        #expect(value.mapValue == expected)
+    }
+
     /// Random sets, removals and reads on a map and on a `Dictionary` model agree, and the map
     /// stays in byte order with no two equal keys.
     @Test func randomOperationsAgreeWithADictionary() {

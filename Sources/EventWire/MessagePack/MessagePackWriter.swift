@@ -311,7 +311,7 @@ public struct MessagePackWriter: Sendable {
         case .map(let entries):
             // An EventMap is already in the wire's key order.
             writeMapHeader(entries.count)
-            for (key, entry) in entries {
+            entries.forEachEntry { key, entry in
                 writeString(key)
                 write(entry)
             }
