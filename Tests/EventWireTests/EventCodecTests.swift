@@ -360,6 +360,8 @@ typealias Field = (String, @Sendable (inout MessagePackWriter) -> Void)
             [],  // empty input
             [0xa1, 0x76, 0xa1, 0x77],  // "v" then more bytes
         ]
+        // The fast path loads 8 bytes at once: each input also with enough bytes after it.
+        inputs += inputs.map { $0 + Array(repeating: 0xc0, count: 8) }
         for input in inputs {
             var keyReader = MessagePackReader(bytes: input)
             var rangeReader = MessagePackReader(bytes: input)

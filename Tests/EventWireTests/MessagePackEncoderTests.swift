@@ -180,6 +180,22 @@ struct UnusualPayload: EventPayload {
         }
     }
 
+    /// Maps of up to 16 entries are put in key order by an insertion sort, larger ones by the
+    /// standard library's sort: both give the `EventValue` path's bytes, whatever order the
+    /// keys come in, keys that share their first 8 bytes included.
+    @Test func keyedContainersOfAnySizeAreWrittenInKeyOrder() {
+        var rng = SeededGenerator(seed: codecTestSeed ^ 0x50f7)
+        for round in 0..<300 {
+            let count = Int.random(in: 2...20, using: &rng)
+            var table: [String: Int] = [:]
+            while table.count < count {
+                let stem = ["k", "prefix-long-", "prefix-lon", "z", "prefix-long"].randomElement(using: &rng)!
+                table[stem + String(Int.random(in: 0..<40, using: &rng))] = table.count
+            }
+            #expect(Self.expectDirectEncoding(table, "round \(round) (seed \(codecTestSeed))") != nil)
+        }
+    }
+
     @Test func randomPayloadsEncodeDirectlyAsThroughTheirValue() throws {
         var rng = SeededGenerator(seed: codecTestSeed ^ 0xe4c0de)
         for round in 0..<150 {

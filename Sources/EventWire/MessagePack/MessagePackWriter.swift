@@ -471,7 +471,21 @@ extension MessagePackWriter {
                 }
                 precondition(position == end, "map entries do not end where the writer does")
                 if inOrder { return true }
-                entries.sort { Self.precedes($0, $1, in: buffer) }
+                if entryCount <= 16 {
+                    // A struct's handful of keys: an insertion sort, with no closure through
+                    // the standard library's sort (about 900 instructions for 5 keys).
+                    for index in 1..<entryCount {
+                        let entry = entries[index]
+                        var position = index
+                        while position > 0 && Self.precedes(entry, entries[position - 1], in: buffer) {
+                            entries[position] = entries[position - 1]
+                            position -= 1
+                        }
+                        entries[position] = entry
+                    }
+                } else {
+                    entries.sort { Self.precedes($0, $1, in: buffer) }
+                }
                 for index in 1..<entryCount where !Self.precedes(entries[index - 1], entries[index], in: buffer) {
                     return nil  // two equal keys
                 }
