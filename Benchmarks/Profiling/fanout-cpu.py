@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """CPU time per event of every thread of a `mesh bench fanout` run, from /proc.
 
-Usage: Benchmarks/Profiling/fanout-cpu.py RATE [MESH]
-  RATE  events per second for the one publisher, e.g. 100000 (or 100k)
-  MESH  the mesh binary (default: .build/release/mesh, resolved)
+Usage: Benchmarks/Profiling/fanout-cpu.py [--raw] RATE [MESH]
+  RATE   events per second for the one publisher, e.g. 100000 (or 100k)
+  MESH   the mesh binary (default: .build/release/mesh, resolved)
+  --raw  measure the same traffic over bare libzmq as well: the bench runs the mesh, then raw
+         libzmq (`--raw`), and the two are measured alike, one after the other
 
 Runs `MESH bench fanout --rate RATE --duration 14` (1 publisher, 1 subscriber, 1 broker in the
 bench's own process), reads utime + stime of every thread of the three processes at 5 s and
@@ -14,6 +16,10 @@ gives its context switches per event (from /proc/PID/task/TID/status): "waiting"
 blocked (a poll, a lock, a sleep), "preempted" when the scheduler switched it out. Threads are
 named by the kernel (`ZMQbg/IO/0` is libzmq's I/O thread); the others are told apart by their
 share (the publishing thread and the node I/O threads carry the most).
+
+With --raw, the raw run's window starts 5 s after its workers (started with `--raw`) appear;
+the bench's own process hosts the broker in both runs (the mesh's `Broker`, then `zmq_proxy`),
+and only threads alive at both snapshots of a window count.
 """
 import os
 import subprocess
@@ -22,23 +28,60 @@ import time
 
 
 def main():
-    if len(sys.argv) < 2:
+    arguments = sys.argv[1:]
+    raw = "--raw" in arguments
+    arguments = [argument for argument in arguments if argument != "--raw"]
+    if not arguments or arguments[0].startswith("-"):
         sys.exit(__doc__)
-    text = sys.argv[1].lower()
-    rate = float(text[:-1]) * 1000 if text.endswith("k") else float(text)
-    mesh = os.path.realpath(sys.argv[2] if len(sys.argv) > 2 else ".build/release/mesh")
+    text = arguments[0].lower()
+    try:
+        rate = float(text[:-1]) * 1000 if text.endswith("k") else float(text)
+    except ValueError:
+        sys.exit(f"RATE must be a number of events per second (100000 or 100k), not {arguments[0]!r}")
+    mesh = os.path.realpath(arguments[1] if len(arguments) > 1 else ".build/release/mesh")
     if not os.access(mesh, os.X_OK):
         sys.exit(f"no mesh binary at {mesh}: build it with `swift build -c release --product mesh`")
-    ticks = os.sysconf("SC_CLK_TCK")
-    run = subprocess.Popen([mesh, "bench", "fanout", "--rate", str(int(rate)), "--duration", "14"],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    command = [mesh, "bench", "fanout", "--rate", str(int(rate)), "--duration", "14"] + (["--raw"] if raw else [])
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     time.sleep(5)
-    first = snapshot(mesh)
+    mesh_window = measure(mesh, rate, raw=False)
+    raw_window = None
+    if raw:
+        deadline = time.monotonic() + 60
+        while not any("--raw" in key[2] for key in snapshot(mesh)):
+            if time.monotonic() > deadline or run.poll() is not None:
+                run.kill()
+                sys.exit("the raw run's workers never started")
+            time.sleep(0.1)
+        time.sleep(5)
+        raw_window = measure(mesh, rate, raw=True)
+    output, _ = run.communicate()
+    if raw:
+        print("mesh:")
+    report(mesh_window)
+    if raw_window:
+        print("raw libzmq:")
+        report(raw_window)
+    for line in output.splitlines():
+        if line.startswith("sub-0") or line.startswith("node") or line.startswith("raw") or line.startswith("mesh"):
+            print(line)
+
+
+def measure(mesh, rate, raw):
+    """Snapshots the threads of one run (the mesh's, or with raw=True the raw run's) 6 s apart;
+    returns (first, second, events published in between)."""
+    def current():
+        return {key: value for key, value in snapshot(mesh).items() if ("--raw" in key[2]) == raw or value[0] == "broker"}
+    first = current()
     window = 6.0
     time.sleep(window)
-    second = snapshot(mesh)
-    output, _ = run.communicate()
-    events = rate * window
+    return first, current(), rate * window
+
+
+def report(measured):
+    """Prints each thread's CPU and context switches per event, the sums and the total."""
+    first, second, events = measured
+    ticks = os.sysconf("SC_CLK_TCK")
     totals = {}
     rows = []
     switches = 0.0
@@ -57,13 +100,10 @@ def main():
                   f"  switches/event: {gave_up:.3f} waiting, {preempted:.3f} preempted")
     print("per process:", ", ".join(f"{role} {value:.2f}" for role, value in sorted(totals.items())),
           f"; total {sum(totals.values()):.2f} µs/event, {switches:.3f} context switches/event")
-    for line in output.splitlines():
-        if line.startswith("sub-0") or line.startswith("node"):
-            print(line)
 
 
 def snapshot(mesh):
-    """(pid, tid) -> (role, thread name, utime + stime in clock ticks, voluntary and involuntary
+    """(pid, tid, command line) -> (role, thread name, utime + stime in clock ticks, voluntary and involuntary
     context switches) for the bench's processes."""
     threads = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -88,7 +128,7 @@ def snapshot(mesh):
             comm = stat[stat.index("(") + 1:stat.rindex(")")]
             fields = stat[stat.rindex(")") + 2:].split()
             counts = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            threads[(pid, tid)] = (role, comm, int(fields[11]) + int(fields[12]),
+            threads[(pid, tid, joined)] = (role, comm, int(fields[11]) + int(fields[12]),
                                    int(counts["voluntary_ctxt_switches"]), int(counts["nonvoluntary_ctxt_switches"]))
     return threads
 
