@@ -20,8 +20,14 @@ func encodedForm(_ payload: FuzzPayload) -> [UInt8]? {
     return writer.bytes
 }
 
+/// The origin node and scope a bridge would remember, carried from input to input (libFuzzer
+/// calls the entry point on one thread), so decoding with them meets both shared and new values.
+nonisolated(unsafe) var recentFields = EventCodec.RecentFields()
+
 /// libFuzzer's entry point: decode, materialise the payload (dynamic and typed), and check that
-/// decode(encode(decode(x))) == decode(x). Any trap, sanitizer report or failed check is a crash.
+/// decode(encode(decode(x))) == decode(x), and that decoding as a bridge does (sharing the
+/// fields of the inputs before, twice, so the second always shares) gives the same event. Any
+/// trap, sanitizer report or failed check is a crash.
 ///
 /// The payload stays encoded after decoding (it was validated with the frame), so this also
 /// checks that a validated payload always decodes to an `EventValue`, and that decoding the
@@ -32,6 +38,19 @@ public func fuzzOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: start, count: count))
     let codec = EventCodec()
     guard let event = try? codec.decode(bytes) else { return 0 }
+    for _ in 0..<2 {
+        let shared: Event
+        do {
+            shared = try codec.decode(bytes, expecting: event.type, reusing: &recentFields)
+        } catch {
+            fatalError("an event decodes, but not with the recent fields: \(error)")
+        }
+        guard shared.id == event.id, shared.timestamp == event.timestamp, shared.source == event.source,
+            shared.metadata == event.metadata, shared.scope == event.scope, shared.origin == event.origin
+        else {
+            fatalError("decoding with the recent fields differs: \(event) vs \(shared)")
+        }
+    }
     let value: EventValue
     do {
         value = try event.payloadValue()

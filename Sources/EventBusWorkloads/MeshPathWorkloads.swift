@@ -108,8 +108,10 @@ extension BusWorkload {
             let read = BenchSequence()
             subscribe(bus, read)
             return PreparedWorkload(name: name, handlersPerEvent: 1, bytesPerEvent: frame.count) { iterations in
+                // As a bridge decodes: sharing the origin node and scope of the event before.
+                var recent = EventCodec.RecentFields()
                 for _ in 0..<iterations {
-                    guard let event = try? codec.decode(frame, expecting: BenchFrames.type) else {
+                    guard let event = try? codec.decode(frame, expecting: BenchFrames.type, reusing: &recent) else {
                         preconditionFailure("the bench frame does not decode")
                     }
                     bus.deliverRemote(event)

@@ -116,6 +116,8 @@ extension MeshBridge {
         let typeFrame = ZMQMessage()
         let bodyFrame = ZMQMessage()
         var lastType = LastFrameType()
+        // The origin node and scope of the last event decoded, which the next one likely shares.
+        var recent = EventCodec.RecentFields()
 
         while true {
             MeshActivity.loopDidRun()
@@ -177,7 +179,7 @@ extension MeshBridge {
                     guard received else { break }
                     handleInbound(
                         typeFrame, body: bodyFrame, from: sockets.inbound, delivering: bus, lastType: &lastType,
-                        readiness: &readiness, subscribed: subscribed, log: &malformedLog)
+                        recent: &recent, readiness: &readiness, subscribed: subscribed, log: &malformedLog)
                 }
             }
             (paused, mayWait) = flushOutbox(on: sockets.outbound)
@@ -383,7 +385,7 @@ extension MeshBridge {
     /// Reads the rest of the message whose first frame is in `first` and handles it.
     private func handleInbound(
         _ first: ZMQMessage, body second: ZMQMessage, from socket: ZMQSocket, delivering bus: EventBus?, lastType: inout LastFrameType,
-        readiness: inout Readiness, subscribed: Set<String>, log: inout RateLimitedLog
+        recent: inout EventCodec.RecentFields, readiness: inout Readiness, subscribed: Set<String>, log: inout RateLimitedLog
     ) {
         // The rest of a message is already here once its first frame is: these never block.
         var frames = 1
@@ -408,7 +410,7 @@ extension MeshBridge {
         let body = second.bytes
         // Most messages carry the type of the one before: known valid, no String made.
         if let type = lastType.type, first.holds(lastType.frame) {
-            handleEvent(body, frameType: type.name, type: type, delivering: bus, log: &log)
+            handleEvent(body, frameType: type.name, type: type, delivering: bus, recent: &recent, log: &log)
             return
         }
         let typeFrame = first.bytes
@@ -426,7 +428,7 @@ extension MeshBridge {
         }
         let type = try? EventType(validating: frameType)
         if let type { lastType = LastFrameType(frame: typeFrame, type: type) }
-        handleEvent(body, frameType: frameType, type: type, delivering: bus, log: &log)
+        handleEvent(body, frameType: frameType, type: type, delivering: bus, recent: &recent, log: &log)
     }
 
     /// Decodes, filters, deduplicates and delivers an event message.
@@ -434,11 +436,15 @@ extension MeshBridge {
     ///   - body: frame 2.
     ///   - frameType: frame 1.
     ///   - type: frame 1 as a valid type, if it is one.
-    private func handleEvent(_ body: [UInt8], frameType: String, type: EventType?, delivering bus: EventBus?, log: inout RateLimitedLog) {
+    ///   - recent: the origin node and scope of the events decoded before, shared when repeated.
+    private func handleEvent(
+        _ body: [UInt8], frameType: String, type: EventType?, delivering bus: EventBus?, recent: inout EventCodec.RecentFields,
+        log: inout RateLimitedLog
+    ) {
         let event: Event
         do {
             if let type {
-                event = try codec.decode(body, expecting: type)
+                event = try codec.decode(body, expecting: type, reusing: &recent)
             } else {
                 event = try codec.decode(body, frameType: frameType)
             }

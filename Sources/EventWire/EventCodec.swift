@@ -194,7 +194,8 @@ public struct EventCodec: Sendable {
     /// - Returns: the event, with the id, timestamp, origin and payload it was sent with.
     /// - Throws: ``WireError`` naming what is wrong and where.
     public func decode(_ bytes: [UInt8], frameType: String? = nil) throws(WireError) -> Event {
-        try decode(bytes, frameType: frameType, expected: nil)
+        var unused = RecentFields()
+        return try decode(bytes, frameType: frameType, expected: nil, recent: &unused, reuse: false)
     }
 
     /// Decodes an envelope whose type the caller already knows and validated (frame 1 of the
@@ -208,10 +209,39 @@ public struct EventCodec: Sendable {
     /// - Returns: the event, with the id, timestamp, origin and payload it was sent with.
     /// - Throws: ``WireError`` naming what is wrong and where.
     public func decode(_ bytes: [UInt8], expecting type: EventType) throws(WireError) -> Event {
-        try decode(bytes, frameType: type.name, expected: type)
+        var unused = RecentFields()
+        return try decode(bytes, frameType: type.name, expected: type, recent: &unused, reuse: false)
     }
 
-    private func decode(_ bytes: [UInt8], frameType: String?, expected: EventType?) throws(WireError) -> Event {
+    /// Decodes an envelope as ``decode(_:expecting:)`` does, and shares the origin node and
+    /// scope path of the events decoded before it with `recent`: where the envelope's are the
+    /// same bytes, the event gets `recent`'s strings and array instead of new ones (a receiver
+    /// reading one link sees the same node and scope again and again); where they differ, the
+    /// envelope's are read and kept in `recent` for the next event. The result, and any error,
+    /// are those of ``decode(_:frameType:)`` with `frameType: type.name`.
+    /// - Parameters:
+    ///   - bytes: the envelope (frame 2).
+    ///   - type: frame 1 of the message, a valid type name; it must equal the envelope's type.
+    ///   - recent: what the same receiver decoded before; start with `RecentFields()`.
+    /// - Returns: the event, with the id, timestamp, origin and payload it was sent with.
+    /// - Throws: ``WireError`` naming what is wrong and where; `recent` is then unchanged.
+    public func decode(_ bytes: [UInt8], expecting type: EventType, reusing recent: inout RecentFields) throws(WireError) -> Event {
+        try decode(bytes, frameType: type.name, expected: type, recent: &recent, reuse: true)
+    }
+
+    /// The origin node and scope path of the last event a receiver decoded, for
+    /// ``decode(_:expecting:reusing:)``.
+    public struct RecentFields: Sendable {
+        var originNode: String?
+        var scope: [String] = []
+
+        /// Nothing decoded yet.
+        public init() {}
+    }
+
+    private func decode(
+        _ bytes: [UInt8], frameType: String?, expected: EventType?, recent: inout RecentFields, reuse: Bool
+    ) throws(WireError) -> Event {
         try MessagePackReader.checkFrameSize(bytes.count, limits: limits)
         var reader = MessagePackReader(bytes: bytes, limits: limits)
         let envelopeOffset = reader.offset
@@ -235,6 +265,9 @@ public struct EventCodec: Sendable {
         var sequence: UInt64?
         var hops = 0
         var payload = Event.Payload.value(.null)
+        // Whether the scope and the origin node were read rather than shared with `recent`.
+        var scopeIsNew = false
+        var originNodeIsNew = false
 
         for _ in 0..<count {
             let keyOffset = reader.offset
@@ -295,11 +328,21 @@ public struct EventCodec: Sendable {
                         }
                     }
                 case .scope:
+                    if reuse && !recent.scope.isEmpty && reader.skip(stringArray: recent.scope) {
+                        scope = recent.scope
+                        break
+                    }
                     let names = try reader.readArrayHeader()
                     scope.reserveCapacity(names)
                     for _ in 0..<names { scope.append(try reader.readString()) }
+                    scopeIsNew = true
                 case .originNode:
+                    if reuse, let node = recent.originNode, reader.skip(string: node) {
+                        originNode = node
+                        break
+                    }
                     originNode = try reader.readString()
+                    originNodeIsNew = true
                 case .originIncarnation:
                     originIncarnation = try reader.readUInt64()
                 case .sequence:
@@ -344,6 +387,10 @@ public struct EventCodec: Sendable {
             }
         default:
             throw WireError(.invalidField, offset: nil, field: originNode == nil ? EnvelopeKey.originNode : EnvelopeKey.originIncarnation, message: "an origin needs both \"on\" and \"oi\"")
+        }
+        if reuse {
+            if scopeIsNew { recent.scope = scope }
+            if originNodeIsNew { recent.originNode = originNode }
         }
         return Event(
             id: id, type: type, payload: payload, timestamp: Timestamp(nanosecondsSinceEpoch: timestamp),

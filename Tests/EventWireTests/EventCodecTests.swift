@@ -504,3 +504,76 @@ typealias Field = (String, @Sendable (inout MessagePackWriter) -> Void)
         #expect(decoded > 0, "some mutations still decode, so the loop exercises the success path too")
     }
 }
+
+/// `decode(_:expecting:reusing:)` decodes as `decode(_:expecting:)` does, and shares the origin
+/// node and scope of the event before when they repeat.
+@Suite struct RecentFieldsTests {
+    static let type: EventType = "a.b"
+    static let longNode = "node-with-a-name-longer-than-15-bytes"
+
+    static func frame(scope: [String], node: String, sequence: UInt64 = 1) throws -> [UInt8] {
+        let event = Event(id: EventID(), type: type, payload: .value(["n": .int(Int64(sequence))]), timestamp: .now(), scope: scope)
+        return try EventCodec().encode(event, origin: EventOrigin(node: node, incarnation: 7, sequence: sequence))
+    }
+
+    /// Everything a decoded event holds, as text.
+    static func summary(_ event: Event) -> String {
+        "\(event.id) \(event.type) \(event.timestamp.nanosecondsSinceEpoch) \(event.source) \(event.metadata) \(event.scope) \(String(describing: event.origin)) \(event.data)"
+    }
+
+    static func scopeStorage(_ event: Event) -> UnsafeRawPointer? {
+        event.scope.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+    }
+
+    static func nodeStorage(_ event: Event) -> UnsafeRawPointer? {
+        var node = event.origin?.node ?? ""
+        return node.withUTF8 { UnsafeRawPointer($0.baseAddress) }
+    }
+
+    @Test func decodingWithRecentFieldsGivesTheSameEventsAndSharesWhatRepeats() throws {
+        let codec = EventCodec()
+        let malformedScope = MalformedEnvelopeTests.envelope([
+            MalformedEnvelopeTests.version, MalformedEnvelopeTests.id, MalformedEnvelopeTests.type, MalformedEnvelopeTests.timestamp,
+            MalformedEnvelopeTests.field("sc") { $0.writeArrayHeader(1); $0.writeInt(1) },
+        ])
+        let frames: [[UInt8]] = [
+            try Self.frame(scope: ["pub-0"], node: Self.longNode),  // 0: read
+            try Self.frame(scope: ["pub-0"], node: Self.longNode, sequence: 2),  // 1: shared
+            try Self.frame(scope: ["pub-0", "agents"], node: "node-b"),  // 2: read
+            try Self.frame(scope: [], node: "node-b"),  // 3: no scope
+            try Self.frame(scope: ["pub-0", "agent"], node: "node-"),  // 4: a prefix of each: read
+            malformedScope,  // 5: an error, recent unchanged
+            try Self.frame(scope: ["pub-0", "agent"], node: "node-", sequence: 3),  // 6: shared with 4
+            try Self.frame(scope: ["pub-0"], node: Self.longNode, sequence: 4),  // 7: read again
+            try Self.frame(scope: ["pub-0"], node: Self.longNode, sequence: 5),  // 8: shared with 7
+        ]
+        var recent = EventCodec.RecentFields()
+        var decoded: [Event?] = []
+        for (index, frame) in frames.enumerated() {
+            let plain = Result { () throws(WireError) in try codec.decode(frame, expecting: Self.type) }
+            let reusing = Result { () throws(WireError) in try codec.decode(frame, expecting: Self.type, reusing: &recent) }
+            switch (plain, reusing) {
+            case (.success(let plain), .success(let reusing)):
+                #expect(Self.summary(plain) == Self.summary(reusing), "frame \(index)")
+                decoded.append(reusing)
+            case (.failure(let plainError), .failure(let reusingError)):
+                #expect(plainError == reusingError, "frame \(index)")
+                decoded.append(nil)
+            default:
+                Issue.record("frame \(index): \(plain) without recent fields, \(reusing) with them")
+                decoded.append(nil)
+            }
+        }
+        #expect(decoded[5] == nil, "the malformed scope is an error")
+        let events = decoded.compactMap { $0 }
+        #expect(events.count == 8)
+        // Shared storage where the fields repeat, new storage where they were read.
+        #expect(Self.scopeStorage(decoded[1]!) == Self.scopeStorage(decoded[0]!))
+        #expect(Self.nodeStorage(decoded[1]!) == Self.nodeStorage(decoded[0]!))
+        #expect(Self.scopeStorage(decoded[6]!) == Self.scopeStorage(decoded[4]!))
+        #expect(Self.scopeStorage(decoded[7]!) != Self.scopeStorage(decoded[0]!))
+        #expect(Self.nodeStorage(decoded[7]!) != Self.nodeStorage(decoded[0]!))
+        #expect(Self.scopeStorage(decoded[8]!) == Self.scopeStorage(decoded[7]!))
+        #expect(Self.nodeStorage(decoded[8]!) == Self.nodeStorage(decoded[7]!))
+    }
+}

@@ -296,6 +296,37 @@ public struct MessagePackReader: Sendable {
         return (start + 1..<start + 1 + length, packed)
     }
 
+    /// Reads the next value if it is a string of exactly `string`'s UTF-8 bytes, with the checks
+    /// of ``readStringRange()``.
+    /// - Returns: `true` if it was, the reader then after it; `false` otherwise (an error
+    ///   included), the reader then unchanged, for the caller to read the value another way.
+    mutating func skip(string: String) -> Bool {
+        let checkpoint = self
+        guard let range = try? readStringRange(), bytes(in: range, equal: string) else {
+            self = checkpoint
+            return false
+        }
+        return true
+    }
+
+    /// Reads the next value if it is an array of strings of exactly `strings`' UTF-8 bytes,
+    /// with the checks of ``readArrayHeader()`` and ``readStringRange()``.
+    /// - Returns: as ``skip(string:)``.
+    mutating func skip(stringArray strings: [String]) -> Bool {
+        let checkpoint = self
+        guard let count = try? readArrayHeader(), count == strings.count else {
+            self = checkpoint
+            return false
+        }
+        for string in strings {
+            guard skip(string: string) else {
+                self = checkpoint
+                return false
+            }
+        }
+        return true
+    }
+
     /// Reads a binary value and returns where its bytes are, without copying them.
     mutating func readBinaryRange() throws(WireError) -> Range<Int> {
         let start = position
