@@ -271,7 +271,23 @@ public struct MessagePackReader: Sendable {
     /// - Returns: where the key's bytes are, and the packed key (`nil` if longer than 7 bytes).
     mutating func readKey() throws(WireError) -> (range: Range<Int>, packed: UInt64?) {
         let start = position
-        let packed: UInt64? = bytes.withUnsafeBufferPointer { buffer in
+        guard let packed = Self.packedASCIIFixstr(in: bytes, at: start) else {
+            let range = try readStringRange()
+            return (range, packedShortString(range))
+        }
+        try countValue(at: start)
+        let length = Int(packed & 0xff)
+        position = start + 1 + length
+        return (start + 1..<start + 1 + length, packed)
+    }
+
+    /// The fixstr of at most 7 ASCII bytes at `start`, packed as ``packedShortString(_:)`` packs
+    /// it; `nil` for anything else (another format, a longer or non-ASCII string, too few bytes).
+    ///
+    /// Static, with the frame passed in, so that reading its buffer borrows it: from a mutating
+    /// method, `withUnsafeBufferPointer` retains and releases the array on every call.
+    private static func packedASCIIFixstr(in bytes: borrowing [UInt8], at start: Int) -> UInt64? {
+        bytes.withUnsafeBufferPointer { buffer in
             guard start < buffer.count else { return nil }
             let format = buffer[start]
             let length = Int(format & 0x1f)
@@ -286,14 +302,6 @@ public struct MessagePackReader: Sendable {
             }
             return high < 0x80 ? packed : nil
         }
-        guard let packed else {
-            let range = try readStringRange()
-            return (range, packedShortString(range))
-        }
-        try countValue(at: start)
-        let length = Int(packed & 0xff)
-        position = start + 1 + length
-        return (start + 1..<start + 1 + length, packed)
     }
 
     /// Reads the next value if it is a string of exactly `string`'s UTF-8 bytes, with the checks
@@ -301,9 +309,10 @@ public struct MessagePackReader: Sendable {
     /// - Returns: `true` if it was, the reader then after it; `false` otherwise (an error
     ///   included), the reader then unchanged, for the caller to read the value another way.
     mutating func skip(string: String) -> Bool {
-        let checkpoint = self
+        // Only the position and the count change (a copy of the reader would retain the frame).
+        let (start, countBefore) = (position, valueCount)
         guard let range = try? readStringRange(), bytes(in: range, equal: string) else {
-            self = checkpoint
+            (position, valueCount) = (start, countBefore)
             return false
         }
         return true
@@ -313,14 +322,14 @@ public struct MessagePackReader: Sendable {
     /// with the checks of ``readArrayHeader()`` and ``readStringRange()``.
     /// - Returns: as ``skip(string:)``.
     mutating func skip(stringArray strings: [String]) -> Bool {
-        let checkpoint = self
+        let (start, countBefore) = (position, valueCount)
         guard let count = try? readArrayHeader(), count == strings.count else {
-            self = checkpoint
+            (position, valueCount) = (start, countBefore)
             return false
         }
         for string in strings {
             guard skip(string: string) else {
-                self = checkpoint
+                (position, valueCount) = (start, countBefore)
                 return false
             }
         }
