@@ -264,7 +264,10 @@ public struct EventCodec: Sendable {
         var originIncarnation: UInt64?
         var sequence: UInt64?
         var hops = 0
-        var payload = Event.Payload.value(.null)
+        // Where the payload is, if it is not nil; the event's payload is made at the end, as a
+        // temporary the event takes over (an `Event.Payload` variable would be copied into it).
+        var payloadRange: Range<Int>?
+        var payloadIsCanonical = false
         // Whether the scope and the origin node were read rather than shared with `recent`.
         var scopeIsNew = false
         var originNodeIsNew = false
@@ -356,8 +359,8 @@ public struct EventCodec: Sendable {
                 case .payload:
                     // Validated now, so decoding stays total; decoded when a subscriber asks.
                     let isCanonical = try reader.validateValue()
-                    let encoded = WirePayload(frame: bytes, range: valueOffset..<reader.offset, isCanonical: isCanonical)
-                    if !encoded.isNil { payload = .encoded(encoded) }
+                    let range = valueOffset..<reader.offset
+                    if !WirePayload.isNil(range, in: bytes) { (payloadRange, payloadIsCanonical) = (range, isCanonical) }
                 }
             } catch {
                 throw error.inField(key)
@@ -393,7 +396,9 @@ public struct EventCodec: Sendable {
             if originNodeIsNew { recent.originNode = originNode }
         }
         return Event(
-            id: id, type: type, payload: payload, timestamp: Timestamp(nanosecondsSinceEpoch: timestamp),
+            id: id, type: type,
+            payload: payloadRange.map { .encoded(WirePayload(frame: bytes, range: $0, isCanonical: payloadIsCanonical)) } ?? .value(.null),
+            timestamp: Timestamp(nanosecondsSinceEpoch: timestamp),
             source: source, metadata: metadata, scope: scope, origin: origin)
     }
 

@@ -41,7 +41,12 @@ struct WirePayload: EncodedPayload {
     var bytes: ArraySlice<UInt8> { frame[range] }
 
     /// Whether the payload is MessagePack nil (an event without payload).
-    var isNil: Bool { range.count == 1 && frame[range.lowerBound] == 0xc0 }
+    var isNil: Bool { Self.isNil(range, in: frame) }
+
+    /// Whether the value at `range` of `frame` is MessagePack nil.
+    static func isNil(_ range: Range<Int>, in frame: [UInt8]) -> Bool {
+        range.count == 1 && frame[range.lowerBound] == 0xc0
+    }
 
     /// Decodes the payload into its dynamic form, with ``MessagePackReader/readValue()``.
     /// - Returns: the payload as an `EventValue`.
