@@ -141,7 +141,7 @@ public struct EventCodec: Sendable {
         let bytes = writer.takeBytes()
         if bytes.count > limits.maxFrameBytes {
             throw WireError(
-                .limitExceeded, offset: nil, field: EnvelopeKey.payload,
+                .limitExceeded, offset: nil, field: EnvelopeKey.Known.payload.rawValue,
                 message: "the encoded event is \(bytes.count) bytes, more than the frame limit of \(limits.maxFrameBytes)")
         }
         return bytes
@@ -180,7 +180,7 @@ public struct EventCodec: Sendable {
             return try event.payloadValue()
         } catch {
             throw WireError(
-                .invalidField, offset: nil, field: EnvelopeKey.payload,
+                .invalidField, offset: nil, field: EnvelopeKey.Known.payload.rawValue,
                 message: "the payload of \(event.type) cannot be encoded: \(error)")
         }
     }
@@ -372,13 +372,13 @@ public struct EventCodec: Sendable {
 
         guard let version else { throw missing(.version, at: envelopeOffset) }
         guard version == EventCodec.version else {
-            throw WireError(.unsupportedVersion, offset: nil, field: EnvelopeKey.version, message: "format version \(version) is not supported (this reader knows version \(EventCodec.version))")
+            throw WireError(.unsupportedVersion, offset: nil, field: EnvelopeKey.Known.version.rawValue, message: "format version \(version) is not supported (this reader knows version \(EventCodec.version))")
         }
         guard let id else { throw missing(.id, at: envelopeOffset) }
         guard let type else { throw missing(.type, at: envelopeOffset) }
         guard let timestamp else { throw missing(.timestamp, at: envelopeOffset) }
         if let frameType, frameType != type.name {
-            throw WireError(.typeMismatch, offset: nil, field: EnvelopeKey.type, message: "frame 1 says \"\(frameType)\" but the envelope's type is \"\(type.name)\"")
+            throw WireError(.typeMismatch, offset: nil, field: EnvelopeKey.Known.type.rawValue, message: "frame 1 says \"\(frameType)\" but the envelope's type is \"\(type.name)\"")
         }
         var origin: EventOrigin?
         switch (originNode, originIncarnation) {
@@ -386,10 +386,10 @@ public struct EventCodec: Sendable {
             origin = EventOrigin(node: node, incarnation: incarnation, sequence: sequence, hops: hops)
         case (nil, nil):
             if sequence != nil || hops != 0 {
-                throw WireError(.invalidField, offset: nil, field: sequence != nil ? EnvelopeKey.sequence : EnvelopeKey.hops, message: "\"seq\" and \"hop\" need an origin (\"on\" and \"oi\")")
+                throw WireError(.invalidField, offset: nil, field: sequence != nil ? EnvelopeKey.Known.sequence.rawValue : EnvelopeKey.Known.hops.rawValue, message: "\"seq\" and \"hop\" need an origin (\"on\" and \"oi\")")
             }
         default:
-            throw WireError(.invalidField, offset: nil, field: originNode == nil ? EnvelopeKey.originNode : EnvelopeKey.originIncarnation, message: "an origin needs both \"on\" and \"oi\"")
+            throw WireError(.invalidField, offset: nil, field: originNode == nil ? EnvelopeKey.Known.originNode.rawValue : EnvelopeKey.Known.originIncarnation.rawValue, message: "an origin needs both \"on\" and \"oi\"")
         }
         if reuse {
             if scopeIsNew { recent.scope = scope }
@@ -409,19 +409,6 @@ public struct EventCodec: Sendable {
 
 /// The envelope's keys (docs/WIRE.md).
 enum EnvelopeKey {
-    static let version = Known.version.rawValue
-    static let id = Known.id.rawValue
-    static let type = Known.type.rawValue
-    static let timestamp = Known.timestamp.rawValue
-    static let source = Known.source.rawValue
-    static let metadata = Known.metadata.rawValue
-    static let scope = Known.scope.rawValue
-    static let originNode = Known.originNode.rawValue
-    static let originIncarnation = Known.originIncarnation.rawValue
-    static let sequence = Known.sequence.rawValue
-    static let hops = Known.hops.rawValue
-    static let payload = Known.payload.rawValue
-
     enum Known: String, CaseIterable {
         case version = "v", id, type = "t", timestamp = "ts", source = "src", metadata = "md", scope = "sc"
         case originNode = "on", originIncarnation = "oi", sequence = "seq", hops = "hop", payload = "p"
