@@ -171,6 +171,23 @@ public struct Event: Sendable {
         set { makeUnique(); storage.setPayload(.value(newValue)) }
     }
 
+    /// One field of the payload: the same as `data[key]`, but a payload that is still encoded is
+    /// not decoded as a whole.
+    ///
+    /// Use it to read a few fields of an event that arrived from another node when nothing else
+    /// needs the whole payload: only the field is decoded, and the other fields' values are
+    /// skipped (a 256-byte field costs no copy). Once the payload has been converted (by
+    /// ``data`` or another subscriber), the converted map is used. A field read this way is not
+    /// cached: each call decodes it again, so a handler that reads most of a payload should read
+    /// ``data`` once instead. A typed payload is converted to its dynamic form (once per event,
+    /// as ``data`` does).
+    /// - Parameter key: the field's key.
+    /// - Returns: the field's value; `nil` when the payload is not a map, has no such field, or
+    ///   does not convert (as `data[key]`).
+    public func data(forKey key: String) -> EventValue? {
+        storage.dynamicValue(forKey: key)
+    }
+
     /// The payload as a dynamic value, or the error that kept it from converting.
     /// - Returns: the payload as an ``EventValue``.
     /// - Throws: the encoding or decoding error of the conversion.
@@ -257,6 +274,13 @@ final class EventStorage: @unchecked Sendable {
     enum OtherPayload {
         case typed(any EventPayload)
         case encoded(any EncodedPayload)
+
+        /// For an encoded payload, `decodeValue(forKey:)`'s result (`.some(nil)` for no such
+        /// field or an error); `nil` for a typed one.
+        func encodedField(_ key: String) -> EventValue?? {
+            guard case .encoded(let encoded) = self else { return nil }
+            return .some((try? encoded.decodeValue(forKey: key)) ?? nil)
+        }
     }
 
     init(
@@ -384,6 +408,16 @@ final class EventStorage: @unchecked Sendable {
         case .encoded(let encoded)?:
             return try cachedDynamic { try encoded.decodeValue() }
         }
+    }
+
+    /// `dynamicValue()[key]`, decoding only that field of a payload still encoded.
+    func dynamicValue(forKey key: String) -> EventValue? {
+        if hasDynamicPayload { return dynamicPayload[key] }
+        // A failed conversion is cached too: then `data` reads nil, and so does this.
+        if dynamicReady.load(ordering: .acquiring), let converted = dynamicCache { return (try? converted.get())?[key] }
+        // Asked of the payload in place: binding it in a `switch` copied the existential.
+        if let field = otherPayload?.encodedField(key) { return field }
+        return (try? dynamicValue())?[key]
     }
 
     /// The payload's dynamic form if a conversion already made it; `nil` otherwise (also for

@@ -37,9 +37,23 @@ public protocol EncodedPayload: Sendable {
     /// - Returns: the decoded value.
     /// - Throws: if the payload does not decode as `type`.
     func decode<T: Decodable>(_ type: T.Type) throws -> T
+
+    /// Decodes one field of a map payload: what `decodeValue()[key]` returns, but a transport
+    /// can find the field without decoding the rest. Unlike the other methods, the bus does not
+    /// cache the result (see ``Event/data(forKey:)``).
+    /// - Parameter key: the field's key.
+    /// - Returns: the field's value, or `nil` when the payload is not a map or has no such key.
+    /// - Throws: if the bytes do not hold a valid payload.
+    func decodeValue(forKey key: String) throws -> EventValue?
 }
 
 extension EncodedPayload {
+    /// Decodes the whole payload with ``decodeValue()`` and looks `key` up in it; override to
+    /// find the field without decoding the rest.
+    public func decodeValue(forKey key: String) throws -> EventValue? {
+        try decodeValue()[key]
+    }
+
     /// Decodes through ``decodeValue()`` and ``EventValueDecoder``; override for a faster path.
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
         try EventValueDecoder().decode(type, from: decodeValue())

@@ -59,6 +59,17 @@ struct WirePayload: EncodedPayload {
         return try reader.readValue()
     }
 
+    /// Decodes one field of a map payload, skipping the others' values: what
+    /// `decodeValue()[key]` returns, without building the map.
+    /// - Parameter key: the field's key.
+    /// - Returns: the field's value, or `nil` when the payload is not a map or has no such key.
+    /// - Throws: a ``WireError`` only if the bytes were not validated (never for a payload made
+    ///   by ``EventCodec``).
+    func decodeValue(forKey key: String) throws(WireError) -> EventValue? {
+        var reader = MessagePackReader(bytes: frame, at: start, limits: .validated)
+        return try reader.readValue(forKey: key)
+    }
+
     /// Decodes the payload straight from its bytes into `type`, with the same mapping and the
     /// same errors as decoding ``decodeValue()``'s result with `EventValueDecoder`, but without
     /// building the `EventValue`.

@@ -129,6 +129,26 @@ struct CountedPayload: EventPayload {
         #expect(bytes.decodes.load(ordering: .relaxed) == 1)
     }
 
+    @Test func aFieldOfAnEncodedPayloadIsDecodedAloneAndNotCached() throws {
+        final class Bytes: EncodedPayload {
+            let decodes = Atomic<Int>(0)
+            func decodeValue() throws -> EventValue {
+                decodes.add(1, ordering: .relaxed)
+                return ["streamID": "remote", "provider": "wire"]
+            }
+        }
+        let bytes = Bytes()
+        let event = Event(id: EventID(), type: .streamStarted, payload: .encoded(bytes), timestamp: .now())
+        // The default `decodeValue(forKey:)` decodes the whole payload each time.
+        #expect(event.data(forKey: "provider") == "wire")
+        #expect(event.data(forKey: "nothing") == nil)
+        #expect(bytes.decodes.load(ordering: .relaxed) == 2)
+        // Once converted, fields come from the converted payload.
+        #expect(event.data["streamID"] == "remote")
+        #expect(event.data(forKey: "streamID") == "remote")
+        #expect(bytes.decodes.load(ordering: .relaxed) == 3)
+    }
+
     @Test(.timeLimit(.minutes(1))) func typedStreamsDecodePayloads() async throws {
         let bus = EventBus()
         let stream = bus.events(of: StreamStarted.self)

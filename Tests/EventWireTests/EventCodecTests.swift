@@ -577,3 +577,95 @@ typealias Field = (String, @Sendable (inout MessagePackWriter) -> Void)
         #expect(Self.nodeStorage(decoded[8]!) == Self.nodeStorage(decoded[7]!))
     }
 }
+
+/// `Event.data(forKey:)` on a payload still encoded (`WirePayload.decodeValue(forKey:)`) reads
+/// exactly what `data[key]` reads, without converting the payload.
+@Suite struct PayloadFieldTests {
+    /// Keys to look for besides a map's own: absent ones, the ASCII form of a non-ASCII key
+    /// ("\u{212A}", KELVIN SIGN, equals "K" as a `String`), and keys of 7, 8 and more bytes.
+    static let probes = ["", "K", "\u{212A}", "k0", "k1", "é", "e\u{301}", "seven77", "eight888", "a-key-longer-than-8"]
+
+    /// Checks every key of `expected` (the payload's whole dynamic form) and every probe on
+    /// events decoded from `frame`, each still encoded when its field is read.
+    static func expectFieldsMatch(_ frame: [UInt8], expected: EventValue, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        var keys = probes
+        if case .map(let map) = expected { keys += map.keys }
+        for key in keys {
+            let event = try EventCodec().decode(frame)
+            #expect(event.data(forKey: key) == expected[key], "key \(key.debugDescription) of \(expected)", sourceLocation: sourceLocation)
+            // The field was read without converting the payload: a conversion is cached, and
+            // this read would then have been served by it.
+            #expect(event.storage.convertedDynamicValue == nil, sourceLocation: sourceLocation)
+            // Asked again after the payload was converted, the same answer.
+            _ = event.data
+            #expect(event.data(forKey: key) == expected[key], "key \(key.debugDescription), converted", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func randomPayloadsReadFieldByFieldAsTheWholeMap() throws {
+        var rng = SeededGenerator(seed: codecTestSeed &+ 11)
+        var checked = 0
+        for index in 0..<300 {
+            var event = RandomEvents.event(&rng)
+            // Three in four payloads a map, with keys of every kind (short and long, ASCII or
+            // not); the rest as the generator makes them.
+            if index % 4 != 0 {
+                var map: EventMap = [:]
+                for _ in 0..<Int.random(in: 0..<6, using: &rng) {
+                    map[RandomEvents.string(&rng)] = RandomEvents.value(&rng, depth: 1)
+                }
+                event.data = .map(map)
+            }
+            // The generator's boundary-sized strings sometimes add up past 1 MiB.
+            guard let frame = try? EventCodec().encode(event) else { continue }
+            try Self.expectFieldsMatch(frame, expected: event.data)
+            checked += 1
+        }
+        #expect(checked > 250)
+    }
+
+    @Test func keysOfEveryKindAndValuesThatAreSkipped() throws {
+        let payload: EventValue = [
+            "a": [1, ["deep": ["deeper": [true]]], nil],
+            "bin16": .bytes([UInt8](repeating: 7, count: 300)),
+            "str8": .string(String(repeating: "s", count: 40)),
+            "i": .int(-1_000_000_000_000),
+            "f": .double(2.5),
+            "m": ["K": 1],
+            "seven77": "seven",
+            "eight888": "eight",
+            "a-key-longer-than-8": "long",
+            "é": "e acute",
+            "\u{212A}": "kelvin",
+            "z": nil,
+        ]
+        let event = Event(id: EventID(), type: "a.b", payload: .value(payload), timestamp: .now())
+        try Self.expectFieldsMatch(try EventCodec().encode(event), expected: payload)
+        #expect(payload["K"] == "kelvin", "the map finds the KELVIN SIGN key by its ASCII equivalent")
+    }
+
+    @Test func aPayloadAtTheEndOfTheFrameReadsItsLastKeys() throws {
+        // The payload last, so that its last keys lie in the frame's final 8 bytes.
+        for payload: EventValue in [["a": 1, "b": 2], ["K": true], ["\u{212A}": 1], ["abcdefg": 1], ["x": ""], [:], 5, nil] {
+            let frame = MalformedEnvelopeTests.envelope([
+                MalformedEnvelopeTests.version, MalformedEnvelopeTests.id, MalformedEnvelopeTests.type,
+                MalformedEnvelopeTests.timestamp, MalformedEnvelopeTests.field("p") { $0.write(payload) },
+            ])
+            try Self.expectFieldsMatch(frame, expected: payload)
+        }
+    }
+
+    @Test func typedAndDynamicPayloadsReadTheirFields() throws {
+        let order = Order(
+            orderID: "o-1", quantity: 3, price: 9.5, tags: ["x"], note: nil, placedAt: Date(timeIntervalSince1970: 1),
+            reference: UUID(), attachment: Data([1, 2]))
+        let typed = Event(order)
+        #expect(typed.data(forKey: "orderID") == "o-1")
+        #expect(typed.data(forKey: "quantity") == typed.data["quantity"])
+        #expect(typed.data(forKey: "missing") == nil)
+        let dynamic = Event(type: "a.b", data: ["k": "v"])
+        #expect(dynamic.data(forKey: "k") == "v")
+        #expect(dynamic.data(forKey: "K") == nil)
+        #expect(Event(type: "a.b", data: [1, 2]).data(forKey: "k") == nil)
+    }
+}
