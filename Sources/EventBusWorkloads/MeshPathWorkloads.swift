@@ -6,7 +6,8 @@ import Foundation
 // publishing node's thread does for each event `mesh bench fanout` publishes (build the
 // bench's payload, publish it on the node bus, encode it with the node's origin and sequence
 // number), and what the subscribing node's I/O thread does with the frame (decode it, deliver
-// it on the node bus to the bench's handler, which reads three payload fields). Socket and
+// it on the node bus to the bench's handler, which reads three payload fields, each alone:
+// `mesh_receive_bench_fields`; `mesh_receive_bench_event` reads them from `event.data`). Socket and
 // kernel work is left out: it is libzmq's, and raw libzmq does it too. These workloads are for
 // exact counts under callgrind (`Benchmarks/Profiling/profile.sh mesh_receive_bench_event`);
 // they are not in `BusWorkload.all`, so the benchmark suites do not run them.
@@ -15,7 +16,7 @@ extension BusWorkload {
     /// The profiling workloads of the mesh's per-event paths: the bench's payload as a dynamic
     /// map (what `mesh bench fanout` sends), and the same fields as a `Codable` struct.
     public static let meshPaths: [BusWorkload] = [
-        .meshSendBenchEvent, .meshReceiveBenchEvent, .meshSendBenchTyped, .meshReceiveBenchTyped,
+        .meshSendBenchEvent, .meshReceiveBenchEvent, .meshReceiveBenchFields, .meshSendBenchTyped, .meshReceiveBenchTyped,
     ]
 
     /// A publishing node's work for one bench event, up to the encoded frame.
@@ -40,6 +41,23 @@ extension BusWorkload {
             blackHole(event.origin?.node)
             blackHole(scheduled)
             blackHole(data["w"]?.boolValue ?? false)
+            read.set(sequence)
+        }
+    }
+
+    /// ``meshReceiveBenchEvent`` with the handler of `mesh bench fanout`'s subscribers, which
+    /// reads each of the 3 fields alone (``Event/data(forKey:)``) instead of the whole payload.
+    public static let meshReceiveBenchFields = meshReceive(
+        name: "mesh_receive_bench_fields",
+        summary: "decode the same frame, deliver it to a handler that reads the 3 payload fields alone (data(forKey:))"
+    ) { bus, read in
+        bus.subscribe(EventPattern(BenchFrames.type)) { event in
+            guard let sequence = event.data(forKey: "s")?.intValue, let scheduled = event.data(forKey: "t")?.intValue else {
+                return
+            }
+            blackHole(event.origin?.node)
+            blackHole(scheduled)
+            blackHole(event.data(forKey: "w")?.boolValue ?? false)
             read.set(sequence)
         }
     }

@@ -191,9 +191,12 @@ final class SubscriberState: Sendable {
             endMarkers.withLockedValue { $0[publisher, default: 0] += 1 }
         }
         node.bus.subscribe(BenchWorker.eventType) { event in
-            let data = event.data
-            guard let publisher = event.origin?.node, let sequence = data["s"]?.intValue, let scheduled = data["t"]?.intValue else { return }
-            let warmup = data["w"]?.boolValue ?? false
+            // Three fields, each decoded alone (the 256-byte pad is skipped, not copied), as a
+            // handler that needs a few fields of a received event reads them.
+            guard let publisher = event.origin?.node, let sequence = event.data(forKey: "s")?.intValue,
+                let scheduled = event.data(forKey: "t")?.intValue
+            else { return }
+            let warmup = event.data(forKey: "w")?.boolValue ?? false
             counts.withLockedValue { $0.record(publisher: publisher, sequence: UInt64(sequence), scheduled: UInt64(scheduled), warmup: warmup) }
             if work > 0 {
                 let end = monotonicNanoseconds() + work
