@@ -176,11 +176,11 @@ public struct Event: Sendable {
     ///
     /// Use it to read a few fields of an event that arrived from another node when nothing else
     /// needs the whole payload: only the field is decoded, and the other fields' values are
-    /// skipped (a 256-byte field costs no copy). Once the payload has been converted (by
-    /// ``data`` or another subscriber), the converted map is used. A field read this way is not
-    /// cached: each call decodes it again, so a handler that reads most of a payload should read
-    /// ``data`` once instead. A typed payload is converted to its dynamic form (once per event,
-    /// as ``data`` does).
+    /// skipped, however large. Once the payload has been converted (by ``data`` or another
+    /// subscriber), the converted map is used. A field read this way is not cached: each call
+    /// decodes it again, so a handler that reads most of a payload should read ``data`` once
+    /// instead. A typed payload is converted to its dynamic form (once per event, as ``data``
+    /// does).
     /// - Parameter key: the field's key.
     /// - Returns: the field's value; `nil` when the payload is not a map, has no such field, or
     ///   does not convert (as `data[key]`).

@@ -23,6 +23,15 @@ struct CountedPayload: EventPayload {
     }
 }
 
+/// An encoded payload that counts its decodes.
+final class CountedBytes: EncodedPayload {
+    let decodes = Atomic<Int>(0)
+    func decodeValue() throws -> EventValue {
+        decodes.add(1, ordering: .relaxed)
+        return ["streamID": "remote", "provider": "wire"]
+    }
+}
+
 @Suite struct TypedPayloadTests {
     @Test func typedPublishReachesTypedSubscribersAsTheSameValue() {
         let bus = EventBus()
@@ -113,14 +122,7 @@ struct CountedPayload: EventPayload {
     }
 
     @Test func encodedPayloadsAreDecodedOnDemandAndOnce() throws {
-        final class Bytes: EncodedPayload {
-            let decodes = Atomic<Int>(0)
-            func decodeValue() throws -> EventValue {
-                decodes.add(1, ordering: .relaxed)
-                return ["streamID": "remote", "provider": "wire"]
-            }
-        }
-        let bytes = Bytes()
+        let bytes = CountedBytes()
         let event = Event(id: EventID(), type: .streamStarted, payload: .encoded(bytes), timestamp: .now())
         #expect(bytes.decodes.load(ordering: .relaxed) == 0, "nothing decoded before a subscriber asks")
         #expect(event.data["streamID"] == "remote")
@@ -130,14 +132,7 @@ struct CountedPayload: EventPayload {
     }
 
     @Test func aFieldOfAnEncodedPayloadIsDecodedAloneAndNotCached() throws {
-        final class Bytes: EncodedPayload {
-            let decodes = Atomic<Int>(0)
-            func decodeValue() throws -> EventValue {
-                decodes.add(1, ordering: .relaxed)
-                return ["streamID": "remote", "provider": "wire"]
-            }
-        }
-        let bytes = Bytes()
+        let bytes = CountedBytes()
         let event = Event(id: EventID(), type: .streamStarted, payload: .encoded(bytes), timestamp: .now())
         // The default `decodeValue(forKey:)` decodes the whole payload each time.
         #expect(event.data(forKey: "provider") == "wire")
