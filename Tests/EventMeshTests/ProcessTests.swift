@@ -61,11 +61,12 @@ import Testing
         }
         #expect(pingSets.count == 3 && pingSets.allSatisfy { $0 == pingSets[0] && $0.count == 600 }, "the nodes' id sets differ")
 
-        // SIGTERM: each node exits 0 within linger (1 s) + 1 s, printing its stats.
+        // SIGTERM: each node exits 0 within linger (1 s) plus slack for a loaded machine, printing
+        // its stats.
         for node in nodes {
             let exit = try #require(await node.terminate())
             #expect(exit.status == 0)
-            #expect(exit.elapsed < .seconds(2), "a node took \(exit.elapsed) to stop")
+            #expect(exit.elapsed < .seconds(4), "a node took \(exit.elapsed) to stop")
             #expect(node.output.contains { $0.contains("\"kind\":\"stats\"") })
         }
         let brokerExit = try #require(await broker.terminate())
@@ -85,7 +86,9 @@ import Testing
         #expect(accepted, "the node never connected to the listener")
         let exit = try #require(await node.terminate(within: 10), "the node did not exit")
         #expect(exit.status == 0)
-        #expect(exit.elapsed < .seconds(2), "the node took \(exit.elapsed) to stop (linger 1 s)")
+        // The bound is linger (1 s) plus slack for a 2-core machine running the rest of the suite
+        // alongside (3.1 s was seen once at 2 s); a node that waits for the listener never exits.
+        #expect(exit.elapsed < .seconds(4), "the node took \(exit.elapsed) to stop (linger 1 s)")
     }
 
     @Test func badFlagsAreClearErrors() async throws {
