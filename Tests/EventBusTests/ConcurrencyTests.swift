@@ -191,6 +191,22 @@ private struct ChurnWindow: Sendable {
         }
     }
 
+    /// Fields read alone race with the conversion of the whole payload (which may be stored
+    /// while a field is being read): every read sees the field.
+    @Test func fieldReadsRaceWithTheConversionOfTheWholePayload() {
+        for _ in 0..<50 {
+            let event = Event(id: EventID(), type: .streamStarted, payload: .encoded(CountedBytes()), timestamp: .now())
+            let seen = LockedValueBox([EventValue?]())
+            runOnThreads(8) { thread in
+                let value = thread % 2 == 0 ? event.data(forKey: "provider") : event.data["provider"]
+                seen.withLockedValue { $0.append(value) }
+            }
+            let values = seen.withLockedValue { $0 }
+            #expect(values.count == 8)
+            #expect(values.allSatisfy { $0 == "wire" }, "\(values)")
+        }
+    }
+
     @Test func concurrentScopedPublishesReachTheRootOnce() {
         let root = EventBus(historyCapacity: 0)
         let children = (0..<4).map { root.scoped("c\($0)") }
