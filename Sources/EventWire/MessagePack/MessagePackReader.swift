@@ -382,6 +382,26 @@ public struct MessagePackReader: Sendable {
         return packed
     }
 
+    /// `key` packed as ``packedShortString(_:)`` packs a key read from the input (`nil` if it
+    /// has more than 7 bytes), and whether it is all ASCII.
+    static func packedShortString(_ key: String) -> (packed: UInt64?, isASCII: Bool) {
+        // Over the contiguous bytes: iterating `key.utf8` cost about 130 instructions for a
+        // 1-byte key. A string without them (bridged) takes the iterator.
+        key.utf8.withContiguousStorageIfAvailable(packedShortString) ?? packedShortString(key.utf8)
+    }
+
+    private static func packedShortString(_ utf8: some Sequence<UInt8>) -> (packed: UInt64?, isASCII: Bool) {
+        var packed: UInt64 = 0
+        var high: UInt8 = 0
+        var length: UInt64 = 0
+        for byte in utf8 {
+            high |= byte
+            if length < 7 { packed |= UInt64(byte) &<< (56 &- 8 &* length) }
+            length += 1
+        }
+        return (length <= 7 ? packed | length : nil, high < 0x80)
+    }
+
     /// Whether `bytes` are well-formed UTF-8.
     @inline(__always)
     static func isValidUTF8(_ bytes: ArraySlice<UInt8>) -> Bool {
@@ -648,110 +668,22 @@ public struct MessagePackReader: Sendable {
         guard let (count, headerSize) = try mapHeader(format, at: start) else { return nil }
         try countValue(at: start)
         position = start + headerSize
-        let wanted = ShortKey(key)
+        let (wanted, wantedIsASCII) = Self.packedShortString(key)
         for _ in 0..<count {
-            // A short ASCII key, as most are, is compared and skipped in one 8-byte read.
-            if let (length, equal, isASCII) = fixstrKey(at: position, comparedWith: wanted) {
-                if equal || !(isASCII && wanted.isASCII) {
-                    let range = position + 1..<position + 1 + length
-                    if equal || String(decoding: bytes[range], as: UTF8.self) == key {
-                        try countValue(at: position)
-                        position = range.upperBound
-                        return try readValue(depth: 2)
-                    }
-                }
-                try countValue(at: position)
-                position += 1 + length
-                try skipValueQuickly()
-                continue
+            let (range, packed) = try readKey()
+            // Equal bytes are equal keys; different bytes can still be equal `String`s
+            // (canonical equivalence), but only when one of them is not ASCII.
+            if wanted != nil ? packed == wanted : bytes(in: range, equal: key) {
+                return try readValue(depth: 2)
             }
-            let range = try readStringRange()
-            // Different bytes can still be equal `String`s (canonical equivalence), but only
-            // when one of them is not ASCII.
-            if bytes(in: range, equal: key)
-                || (!(wanted.isASCII && isASCII(from: range.lowerBound, length: range.count))
-                    && String(decoding: bytes[range], as: UTF8.self) == key)
+            if !(wantedIsASCII && isASCII(from: range.lowerBound, length: range.count)),
+                String(decoding: bytes[range], as: UTF8.self) == key
             {
                 return try readValue(depth: 2)
             }
             try skipValue()
         }
         return nil
-    }
-
-    /// Skips the next value as ``skipValue()`` does, the common one-byte and fixed-size scalars
-    /// and binaries of up to 255 bytes without its loop.
-    private mutating func skipValueQuickly() throws(WireError) {
-        let start = position
-        guard let size = scalarSize(at: start) else { return try skipValue() }
-        try countValue(at: start)
-        position = start + size
-    }
-
-    /// The whole size of the value at `start` if it is a fixint, nil, a boolean, an integer or
-    /// a float, or a bin 8 or fixstr, and lies within the input; `nil` otherwise.
-    private func scalarSize(at start: Int) -> Int? {
-        bytes.withUnsafeBufferPointer { buffer in
-            guard start >= 0, start < buffer.count else { return nil }
-            let format = buffer[start]
-            let size: Int
-            switch format {
-            case 0x00...0x7f, 0xe0...0xff, 0xc0, 0xc2, 0xc3: size = 1
-            case 0xcc, 0xd0: size = 2
-            case 0xcd, 0xd1: size = 3
-            case 0xce, 0xd2, 0xca: size = 5
-            case 0xcf, 0xd3, 0xcb: size = 9
-            case 0xa0...0xbf: size = 1 + Int(format & 0x1f)
-            case 0xc4:
-                guard start + 1 < buffer.count else { return nil }
-                size = 2 + Int(buffer[start + 1])
-            default: return nil
-            }
-            return size <= buffer.count - start ? size : nil
-        }
-    }
-
-    /// A key to look for, as the 8 bytes of its MessagePack fixstr (format byte first) would
-    /// read as a little-endian integer: for ``fixstrKey(at:comparedWith:)``.
-    struct ShortKey {
-        /// The fixstr's bytes as a little-endian integer, zero past them; 0 if the key has
-        /// more than 7 bytes (no fixstr format byte is 0).
-        let word: UInt64
-        /// Whether the key is all ASCII.
-        let isASCII: Bool
-
-        init(_ key: String) {
-            // Over the contiguous bytes (iterating `key.utf8` cost about 130 instructions for
-            // a 1-byte key); a string without them is bridged and takes the iterator.
-            (word, isASCII) = key.utf8.withContiguousStorageIfAvailable(Self.pack) ?? Self.pack(key.utf8)
-        }
-
-        private static func pack(_ utf8: some Sequence<UInt8>) -> (word: UInt64, isASCII: Bool) {
-            var word: UInt64 = 0
-            var high: UInt8 = 0
-            var length = 0
-            for byte in utf8 {
-                high |= byte
-                length += 1
-                if length <= 7 { word |= UInt64(byte) &<< UInt64(8 * length) }
-            }
-            return (length <= 7 ? word | UInt64(0xa0 | length) : 0, high < 0x80)
-        }
-    }
-
-    /// For a fixstr of at most 7 bytes at `start` with at least 8 bytes of input from `start`:
-    /// its length, whether it is `key`, and whether it is ASCII; `nil` for anything else (the
-    /// caller then reads the key the general way).
-    private func fixstrKey(at start: Int, comparedWith key: ShortKey) -> (length: Int, equal: Bool, isASCII: Bool)? {
-        bytes.withUnsafeBytes { buffer in
-            guard start >= 0, buffer.count - start >= 8 else { return nil }
-            let word = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: start, as: UInt64.self))
-            let format = UInt8(truncatingIfNeeded: word)
-            let length = Int(format & 0x1f)
-            guard format & 0xe0 == 0xa0, length <= 7 else { return nil }
-            let mask: UInt64 = length == 7 ? .max : (1 &<< UInt64(8 * (length + 1))) &- 1
-            return (length, word & mask == key.word, (word & mask) >> 8 & 0x0080_8080_8080_8080 == 0)
-        }
     }
 
     /// Checks the next value exactly as ``readValue()`` decodes it, without building it, and
