@@ -243,12 +243,19 @@ final class EventStorage: @unchecked Sendable {
     /// apart from the other forms so that reading it copies one reference, not a
     /// multi-payload enum through its value witnesses.
     @exclusivity(unchecked) private(set) var dynamicPayload: EventValue
-    /// The payload when it is typed or still encoded; `nil` when it is dynamic.
-    @exclusivity(unchecked) private var otherPayload: OtherPayload?
-    /// Whether the payload is dynamic (held in `dynamicPayload`): the same as `otherPayload ==
-    /// nil`, kept as a plain flag because testing the optional enum goes through its value
-    /// witnesses.
+    /// The payload when it is typed; `nil` otherwise.
+    @exclusivity(unchecked) private var typedPayload: (any EventPayload)?
+    /// The payload when it is still encoded; `nil` otherwise. A field of its own, not a case of
+    /// an enum shared with `typedPayload`: reading a field of the payload (``dynamicValue(forKey:)``)
+    /// then calls the payload where it is stored, where binding an enum's case copied the
+    /// existential twice per call (about 300 instructions: `profile.sh mesh_receive_bench_fields`).
+    @exclusivity(unchecked) private var encodedPayload: any EncodedPayload
+    /// Whether the payload is dynamic (held in `dynamicPayload`): the same as both
+    /// `typedPayload` and `encodedPayload` being `nil`, kept as a plain flag because testing
+    /// them goes through the existentials.
     @exclusivity(unchecked) private(set) var hasDynamicPayload: Bool
+    /// Whether the payload is typed (held in `typedPayload`), as a plain flag for the same reason.
+    @exclusivity(unchecked) private var hasTypedPayload: Bool
     @exclusivity(unchecked) var timestamp: Timestamp
     @exclusivity(unchecked) var source: String
     // Most events have no metadata and no scope: storing `nil` then spares a retain and a
@@ -270,19 +277,6 @@ final class EventStorage: @unchecked Sendable {
     /// that reading it needs no lock (every read of ``Event/data`` after the first).
     private let dynamicReady = Atomic<Bool>(false)
 
-    /// A typed or still-encoded payload.
-    enum OtherPayload {
-        case typed(any EventPayload)
-        case encoded(any EncodedPayload)
-
-        /// For an encoded payload, `decodeValue(forKey:)`'s result (`.some(nil)` for no such
-        /// field or an error); `nil` for a typed one.
-        func encodedField(_ key: String) -> EventValue?? {
-            guard case .encoded(let encoded) = self else { return nil }
-            return .some((try? encoded.decodeValue(forKey: key)) ?? nil)
-        }
-    }
-
     init(
         id: EventID, type: EventType, payload: consuming Event.Payload, timestamp: Timestamp, source: String,
         metadata: borrowing [String: String], scope: borrowing [String], origin: EventOrigin?, isLocal: Bool
@@ -290,7 +284,7 @@ final class EventStorage: @unchecked Sendable {
         self.id = id
         self.type = type
         hasDynamicPayload = payload.isDynamic
-        (dynamicPayload, otherPayload) = EventStorage.split(payload)
+        (dynamicPayload, typedPayload, encodedPayload, hasTypedPayload) = EventStorage.split(payload)
         self.timestamp = timestamp
         self.source = source
         self.metadataIfAny = metadata.isEmpty ? nil : copy metadata
@@ -330,8 +324,9 @@ final class EventStorage: @unchecked Sendable {
     func clearForReuse() {
         dynamicPayload = .null
         if !hasDynamicPayload {
-            otherPayload = nil
+            if hasTypedPayload { typedPayload = nil } else { encodedPayload = NoEncodedPayload() }
             hasDynamicPayload = true
+            hasTypedPayload = false
         }
         if metadataIfAny != nil { metadataIfAny = nil }
         if scopeIfAny != nil { scopeIfAny = nil }
@@ -347,24 +342,25 @@ final class EventStorage: @unchecked Sendable {
         }
     }
 
-    /// A payload as the two fields hold it: a dynamic value (`.null` if it is not dynamic),
-    /// and the typed or encoded form (`nil` if it is dynamic).
-    private static func split(_ payload: consuming Event.Payload) -> (EventValue, OtherPayload?) {
+    /// A payload as the three fields hold it: a dynamic value (`.null` if it is not dynamic),
+    /// the typed form and the encoded form (each `nil` unless the payload has that form), and
+    /// whether it is typed.
+    private static func split(
+        _ payload: consuming Event.Payload
+    ) -> (EventValue, (any EventPayload)?, any EncodedPayload, isTyped: Bool) {
         // Consumed: the payload's reference moves into the storage instead of being copied.
         switch consume payload {
-        case .value(let value): (value, nil)
-        case .typed(let typed): (.null, .typed(typed))
-        case .encoded(let encoded): (.null, .encoded(encoded))
+        case .value(let value): (value, nil, NoEncodedPayload(), false)
+        case .typed(let typed): (.null, typed, NoEncodedPayload(), true)
+        case .encoded(let encoded): (.null, nil, encoded, false)
         }
     }
 
     /// The payload in the form it is held.
     var payload: Event.Payload {
-        switch otherPayload {
-        case nil: .value(dynamicPayload)
-        case .typed(let typed)?: .typed(typed)
-        case .encoded(let encoded)?: .encoded(encoded)
-        }
+        if hasDynamicPayload { return .value(dynamicPayload) }
+        if hasTypedPayload { return .typed(typedPayload!) }
+        return .encoded(encodedPayload)
     }
 
     var metadata: [String: String] {
@@ -391,8 +387,24 @@ final class EventStorage: @unchecked Sendable {
 
     /// Replaces the payload; only called on a uniquely referenced storage.
     func setPayload(_ newPayload: consuming Event.Payload) {
-        hasDynamicPayload = newPayload.isDynamic
-        (dynamicPayload, otherPayload) = EventStorage.split(newPayload)
+        // Only the fields that change are assigned: an assignment to an existential field
+        // destroys what it held through the value witnesses, even the empty placeholder.
+        if !hasDynamicPayload {
+            if hasTypedPayload { typedPayload = nil } else { encodedPayload = NoEncodedPayload() }
+        }
+        switch consume newPayload {
+        case .value(let value):
+            dynamicPayload = value
+            (hasDynamicPayload, hasTypedPayload) = (true, false)
+        case .typed(let typed):
+            dynamicPayload = .null
+            typedPayload = typed
+            (hasDynamicPayload, hasTypedPayload) = (false, true)
+        case .encoded(let encoded):
+            dynamicPayload = .null
+            encodedPayload = encoded
+            (hasDynamicPayload, hasTypedPayload) = (false, false)
+        }
         cache = nil
         hasConversions.store(false, ordering: .relaxed)
         dynamicCache = nil
@@ -400,14 +412,9 @@ final class EventStorage: @unchecked Sendable {
     }
 
     func dynamicValue() throws -> EventValue {
-        switch otherPayload {
-        case nil:
-            return dynamicPayload
-        case .typed(let typed)?:
-            return try cachedDynamic { try EventValueEncoder().encode(typed) }
-        case .encoded(let encoded)?:
-            return try cachedDynamic { try encoded.decodeValue() }
-        }
+        if hasDynamicPayload { return dynamicPayload }
+        if hasTypedPayload { return try cachedDynamic { try EventValueEncoder().encode(typedPayload!) } }
+        return try cachedDynamic { try encodedPayload.decodeValue() }
     }
 
     /// `dynamicValue()[key]`, decoding only that field of a payload still encoded.
@@ -415,8 +422,11 @@ final class EventStorage: @unchecked Sendable {
         if hasDynamicPayload { return dynamicPayload[key] }
         // A failed conversion is cached too: then `data` reads nil, and so does this.
         if dynamicReady.load(ordering: .acquiring), let converted = dynamicCache { return (try? converted.get())?[key] }
-        // Asked of the payload in place: binding it in a `switch` copied the existential.
-        if let field = otherPayload?.encodedField(key) { return field }
+        // Asked of the payload where it is stored: binding it (or testing it against nil) copies
+        // the existential, about 80 instructions each time.
+        if !hasTypedPayload {
+            return withUnsafeMutablePointer(to: &encodedPayload) { (try? $0.pointee.decodeValue(forKey: key)) ?? nil }
+        }
         return (try? dynamicValue())?[key]
     }
 
@@ -449,19 +459,14 @@ final class EventStorage: @unchecked Sendable {
         // `as!` after a check rather than `as?`: unspecialized code casting to `T?` looks up
         // `Optional<T>`'s metadata at run time (a few hundred instructions) on every call. The
         // payload's own type is checked first, which spares the common case a second cast.
-        if case .typed(let typed)? = otherPayload, Swift.type(of: typed) == T.self || typed is T { return typed as! T }
+        if let typed = typedPayload, Swift.type(of: typed) == T.self || typed is T { return typed as! T }
         return try cached(key: ObjectIdentifier(T.self)) {
-            switch otherPayload {
-            case nil:
-                return try EventValueDecoder().decode(T.self, from: dynamicPayload)
-            case .typed?:
-                return try EventValueDecoder().decode(T.self, from: dynamicValue())
-            case .encoded(let encoded)?:
-                // If the dynamic form was already decoded, building T from it is cheaper than
-                // decoding the bytes again.
-                if let dynamic = convertedDynamicValue { return try EventValueDecoder().decode(T.self, from: dynamic) }
-                return try encoded.decode(T.self)
-            }
+            if hasDynamicPayload { return try EventValueDecoder().decode(T.self, from: dynamicPayload) }
+            if hasTypedPayload { return try EventValueDecoder().decode(T.self, from: dynamicValue()) }
+            // If the dynamic form was already decoded, building T from it is cheaper than
+            // decoding the bytes again.
+            if let dynamic = convertedDynamicValue { return try EventValueDecoder().decode(T.self, from: dynamic) }
+            return try encodedPayload.decode(T.self)
         }
     }
 
@@ -495,6 +500,11 @@ final class EventStorage: @unchecked Sendable {
         let address = UInt(bitPattern: ObjectIdentifier(storage).hashValue)
         return locks[Int((address >> 6) & 15)]
     }
+}
+
+/// What ``EventStorage`` holds as its encoded payload when the payload is not encoded.
+private struct NoEncodedPayload: EncodedPayload {
+    func decodeValue() -> EventValue { .null }
 }
 
 /// Cached typed conversions of one event's payload, keyed by target type.

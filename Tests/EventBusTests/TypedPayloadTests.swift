@@ -144,6 +144,29 @@ final class CountedBytes: EncodedPayload {
         #expect(bytes.decodes.load(ordering: .relaxed) == 3)
     }
 
+    @Test func aPayloadReplacedThroughEveryFormReadsAsTheLastOne() throws {
+        let original = Event(id: EventID(), type: .streamStarted, payload: .encoded(CountedBytes()), timestamp: .now())
+        var event = original
+        event.payload = .typed(StreamStarted(streamID: "typed", provider: "t"))
+        #expect(event.data(forKey: "streamID") == "typed")
+        #expect(try event.payload(as: StreamStarted.self) == StreamStarted(streamID: "typed", provider: "t"))
+        guard case .typed = event.payload else { Issue.record("not typed: \(event.payload)"); return }
+        event.data = ["streamID": "dynamic"]
+        #expect(event.data(forKey: "streamID") == "dynamic")
+        #expect(event.data(forKey: "provider") == nil)
+        guard case .value = event.payload else { Issue.record("not dynamic: \(event.payload)"); return }
+        let bytes = CountedBytes()
+        event.payload = .encoded(bytes)
+        #expect(event.data(forKey: "provider") == "wire")
+        #expect(bytes.decodes.load(ordering: .relaxed) == 1)
+        guard case .encoded = event.payload else { Issue.record("not encoded: \(event.payload)"); return }
+        event.payload = .typed(StreamStarted(streamID: "again", provider: "t"))
+        #expect(event.data["streamID"] == "again")
+        // The event it was copied from kept its own payload.
+        #expect(original.data(forKey: "provider") == "wire")
+        guard case .encoded = original.payload else { Issue.record("the original changed: \(original.payload)"); return }
+    }
+
     @Test(.timeLimit(.minutes(1))) func typedStreamsDecodePayloads() async throws {
         let bus = EventBus()
         let stream = bus.events(of: StreamStarted.self)
