@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """CPU time per event of every thread of a `mesh bench fanout` run, from /proc.
 
-Usage: Benchmarks/Profiling/fanout-cpu.py [--raw] RATE [MESH]
+Usage: Benchmarks/Profiling/fanout-cpu.py [--raw] [--peer] RATE [MESH]
   RATE   events per second for the one publisher, e.g. 100000 (or 100k)
   MESH   the mesh binary (default: .build/release/mesh, resolved)
   --raw  measure the same traffic over bare libzmq as well: the bench runs the mesh, then raw
          libzmq (`--raw`), and the two are measured alike, one after the other
+  --peer the peer topology (`--topology peer`): no broker; the bench's own process (still
+         listed as "broker") then only runs the control channel
 
 Runs `MESH bench fanout --rate RATE --duration 14` (1 publisher, 1 subscriber, 1 broker in the
 bench's own process), reads utime + stime of every thread of the three processes at 5 s and
@@ -30,7 +32,8 @@ import time
 def main():
     arguments = sys.argv[1:]
     raw = "--raw" in arguments
-    arguments = [argument for argument in arguments if argument != "--raw"]
+    peer = "--peer" in arguments
+    arguments = [argument for argument in arguments if argument not in ("--raw", "--peer")]
     if not arguments or arguments[0].startswith("-"):
         sys.exit(__doc__)
     text = arguments[0].lower()
@@ -41,7 +44,8 @@ def main():
     mesh = os.path.realpath(arguments[1] if len(arguments) > 1 else ".build/release/mesh")
     if not os.access(mesh, os.X_OK):
         sys.exit(f"no mesh binary at {mesh}: build it with `swift build -c release --product mesh`")
-    command = [mesh, "bench", "fanout", "--rate", str(int(rate)), "--duration", "14"] + (["--raw"] if raw else [])
+    command = [mesh, "bench", "fanout", "--rate", str(int(rate)), "--duration", "14"] + (["--raw"] if raw else []) \
+        + (["--topology", "peer"] if peer else [])
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     time.sleep(5)
     mesh_window = measure(mesh, rate, raw=False)
