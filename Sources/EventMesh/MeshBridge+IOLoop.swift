@@ -463,10 +463,14 @@ extension MeshBridge {
                 state.stats.ownEchoes += 1
                 return false
             }
-            // A prefix subscription can let in types no pattern matches: check exactly.
-            guard Self.wants(event.type, patterns: state.patterns, receiveAll: receiveAll) else {
-                state.stats.filtered += 1
-                return false
+            // A prefix subscription can let in types no pattern matches: check exactly (the type
+            // of the event before was checked already).
+            if state.lastWantedType != frameType {
+                guard Self.wants(event.type, patterns: state.patterns, receiveAll: receiveAll) else {
+                    state.stats.filtered += 1
+                    return false
+                }
+                state.lastWantedType = frameType
             }
             let verdict = state.dedup.admit(
                 id: event.id, type: frameType, origin: eventOrigin, sequence: event.origin?.sequence, now: now)

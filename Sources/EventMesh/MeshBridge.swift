@@ -350,6 +350,7 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
             let patterns = bus.subscribedPatterns
             let prefixes = Self.prefixes(for: patterns, receiveAll: configuration.receiveAll)
             state.patterns = patterns
+            state.lastWantedType = nil
             state.prefixes = prefixes
             state.prefixesVersion &+= 1
             guard !configuration.receiveAll else { return }
@@ -443,6 +444,9 @@ extension MeshBridge {
         var boundEndpoint: String?
         /// The node bus's patterns (ignored with `receiveAll`).
         var patterns: [EventPattern] = []
+        /// The last event type found in `patterns`, cleared when they change: most events are of
+        /// the type before them, which then needs no matching.
+        var lastWantedType: String?
         /// The prefixes the inbound socket should subscribe to; the I/O thread applies changes.
         var prefixes: Set<String> = [MeshControlMessage.prefix]
         /// Raised whenever `prefixes` is set, so that the I/O thread compares them only then.

@@ -74,5 +74,29 @@ import Testing
         #expect(await eventually { mesh.seen[1].all.contains(marker) })
         #expect(await eventually { mesh.nodes[1].bridge.stats.filtered == 1 })
         #expect(mesh.nodes[1].bus.history(matching: "test.pingpong").isEmpty)
+        // Alternating types are each checked (the type before is remembered, not trusted).
+        for _ in 0..<3 {
+            try mesh.nodes[0].publish("test.pingpong")
+            try mesh.nodes[0].publish("test.ping")
+        }
+        #expect(await eventually { mesh.nodes[1].bridge.stats.filtered == 4 })
+        #expect(mesh.nodes[1].bus.history(matching: "test.pingpong").isEmpty)
+    }
+
+    @Test func aTypeNoLongerSubscribedIsFilteredAgain() async throws {
+        let mesh = try await TestMesh(brokers: 1, nodes: 2, type: "test.ping")
+        defer { mesh.stop() }
+        // A subscription that the prefix "test.ping" already covers: the socket's filter stays
+        // the same, so only the exact check keeps the type out once it is cancelled.
+        let extra = Seen()
+        let token = mesh.nodes[1].bus.subscribe("test.pingpong") { event in extra.ids.withLockedValue { $0.append(event.id) } }
+        let first = try mesh.nodes[0].publish("test.pingpong")
+        #expect(await eventually { extra.all.contains(first) })
+        token.cancel()
+        try mesh.nodes[0].publish("test.pingpong")
+        let marker = try mesh.nodes[0].publish("test.ping")
+        #expect(await eventually { mesh.seen[1].all.contains(marker) })
+        #expect(mesh.nodes[1].bridge.stats.filtered == 1)
+        #expect(mesh.nodes[1].bus.history(matching: "test.pingpong").map(\.id) == [first])
     }
 }
