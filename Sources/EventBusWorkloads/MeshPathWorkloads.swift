@@ -6,7 +6,7 @@ import Foundation
 // publishing node's thread does for each event `mesh bench fanout` publishes (build the
 // bench's payload, publish it on the node bus, encode it with the node's origin and sequence
 // number), and what the subscribing node's I/O thread does with the frame (decode it, deliver
-// it on the node bus to the bench's handler, which reads three payload fields, each alone:
+// it on the node bus to the bench's handler, which reads two payload fields, each alone:
 // `mesh_receive_bench_fields`; `mesh_receive_bench_event` reads them from `event.data`). Socket and
 // kernel work is left out: it is libzmq's, and raw libzmq does it too. These workloads are for
 // exact counts under callgrind (`Benchmarks/Profiling/profile.sh mesh_receive_bench_event`);
@@ -33,23 +33,22 @@ extension BusWorkload {
     /// A subscribing node's work for one bench event, from the frame to the handler.
     public static let meshReceiveBenchEvent = meshReceive(
         name: "mesh_receive_bench_event",
-        summary: "decode a bench event's frame (known type), deliver it on a bus (history 1000) to a handler that reads 3 payload fields"
+        summary: "decode a bench event's frame (known type), deliver it on a bus (history 1000) to a handler that reads 2 payload fields (s, t)"
     ) { bus, read in
         bus.subscribe(EventPattern(BenchFrames.type)) { event in
             let data = event.data
             guard let sequence = data["s"]?.intValue, let scheduled = data["t"]?.intValue else { return }
             blackHole(event.origin?.node)
             blackHole(scheduled)
-            blackHole(data["w"]?.boolValue ?? false)
             read.set(sequence)
         }
     }
 
     /// ``meshReceiveBenchEvent`` with the handler of `mesh bench fanout`'s subscribers, which
-    /// reads each of the 3 fields alone (``Event/data(forKey:)``) instead of the whole payload.
+    /// reads each of the 2 fields alone (``Event/data(forKey:)``) instead of the whole payload.
     public static let meshReceiveBenchFields = meshReceive(
         name: "mesh_receive_bench_fields",
-        summary: "decode the same frame, deliver it to a handler that reads the 3 payload fields alone (data(forKey:))"
+        summary: "decode the same frame, deliver it to a handler that reads the 2 payload fields alone (data(forKey:))"
     ) { bus, read in
         bus.subscribe(EventPattern(BenchFrames.type)) { event in
             guard let sequence = event.data(forKey: "s")?.intValue, let scheduled = event.data(forKey: "t")?.intValue else {
@@ -57,7 +56,6 @@ extension BusWorkload {
             }
             blackHole(event.origin?.node)
             blackHole(scheduled)
-            blackHole(event.data(forKey: "w")?.boolValue ?? false)
             read.set(sequence)
         }
     }

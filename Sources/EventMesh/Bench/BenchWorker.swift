@@ -142,6 +142,10 @@ public enum BenchWorker {
     }
 
     /// Publishes the events on a fixed schedule (or as fast as possible), then the end marker.
+    ///
+    /// Each event's payload is `s`, its sequence number (negated for a warm-up event, as raw
+    /// libzmq's header marks one with a bit of a field it reads anyway), `t`, its scheduled send
+    /// time, and `x`, the pad.
     private static func publish(_ options: Options, on node: MeshNode) -> UInt64 {
         let pad = EventValue.bytes([UInt8](repeating: 0x2a, count: max(0, options.payloadBytes)))
         let schedule = PublishSchedule(
@@ -150,9 +154,7 @@ public enum BenchWorker {
         var published: UInt64 = 0
         var sequence: UInt64 = 1
         while let (scheduled, warmup) = schedule.next(sequence) {
-            let data: EventValue = warmup
-                ? ["s": .int(Int64(sequence)), "t": .int(Int64(scheduled)), "x": pad, "w": .bool(true)]
-                : ["s": .int(Int64(sequence)), "t": .int(Int64(scheduled)), "x": pad]
+            let data: EventValue = ["s": .int(warmup ? -Int64(sequence) : Int64(sequence)), "t": .int(Int64(scheduled)), "x": pad]
             do {
                 try node.publish(eventType, data: data)
                 published += 1
@@ -191,13 +193,15 @@ final class SubscriberState: Sendable {
             endMarkers.withLockedValue { $0[publisher, default: 0] += 1 }
         }
         node.bus.subscribe(BenchWorker.eventType) { event in
-            // Three fields, each decoded alone (the 256-byte pad is skipped, not copied), as a
+            // Two fields, each decoded alone (the 256-byte pad is skipped, not copied), as a
             // handler that needs a few fields of a received event reads them.
-            guard let publisher = event.origin?.node, let sequence = event.data(forKey: "s")?.intValue,
+            guard let publisher = event.origin?.node, let signed = event.data(forKey: "s")?.intValue,
                 let scheduled = event.data(forKey: "t")?.intValue
             else { return }
-            let warmup = event.data(forKey: "w")?.boolValue ?? false
-            counts.withLockedValue { $0.record(publisher: publisher, sequence: UInt64(sequence), scheduled: UInt64(scheduled), warmup: warmup) }
+            // A warm-up event's sequence number is negated (see `publish`).
+            counts.withLockedValue {
+                $0.record(publisher: publisher, sequence: signed.magnitude, scheduled: UInt64(scheduled), warmup: signed < 0)
+            }
             if work > 0 {
                 let end = monotonicNanoseconds() + work
                 while monotonicNanoseconds() < end {}
