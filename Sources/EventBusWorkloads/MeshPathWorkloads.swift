@@ -172,7 +172,7 @@ enum BenchFrames {
 }
 
 /// A node bus's parent that encodes each event as a mesh bridge does (its origin, the next
-/// sequence number) and keeps the last frame.
+/// sequence number, into the array of a frame already sent) and keeps the last frame.
 final class BenchEncodingSink: EventSink, @unchecked Sendable {
     // Used by one thread at a time (the workload's).
     private let codec = EventCodec()
@@ -181,7 +181,11 @@ final class BenchEncodingSink: EventSink, @unchecked Sendable {
 
     func accept(_ event: Event) {
         frames += 1
-        guard let frame = try? codec.encode(event, origin: BenchFrames.origin(sequence: UInt64(frames))) else { preconditionFailure("the bench event does not encode") }
+        // The last frame is "sent": its array is recycled, as a bridge recycles its sent frames.
+        let spare = lastFrame.take() ?? []
+        guard let frame = try? codec.encode(event, origin: BenchFrames.origin(sequence: UInt64(frames)), reusing: spare) else {
+            preconditionFailure("the bench event does not encode")
+        }
         blackHole(frame)
         lastFrame = frame
     }

@@ -112,6 +112,8 @@ extension MeshBridge {
         // Whether the last flush found the outbox empty and told publishers to signal: then the
         // poll may block. Not before the first flush, for events queued before the loop began.
         var mayWait = false
+        // What the outbox held, while it is sent (see flushOutbox).
+        var batch: [OutboundMessage] = []
         // Inbound frames land in these two messages, reused for every message.
         let typeFrame = ZMQMessage()
         let bodyFrame = ZMQMessage()
@@ -182,7 +184,7 @@ extension MeshBridge {
                         recent: &recent, readiness: &readiness, subscribed: subscribed, log: &malformedLog)
                 }
             }
-            (paused, mayWait) = flushOutbox(on: sockets.outbound)
+            (paused, mayWait) = flushOutbox(on: sockets.outbound, batch: &batch)
             if state.withLockedValue({ $0.phase == .stopping }) { return }
         }
     }
@@ -211,7 +213,8 @@ extension MeshBridge {
 
     /// Sends everything queued, then (when stopping) closes with the linger period.
     private func shutDown(_ sockets: Sockets) {
-        if flushOutbox(on: sockets.outbound).paused {
+        var batch: [OutboundMessage] = []
+        if flushOutbox(on: sockets.outbound, batch: &batch).paused {
             // The block policy: a subscriber's queue is still full. What is left is lost.
             let left = state.withLockedValue { state -> Int in
                 defer { state.outbox.removeAll() }
@@ -277,41 +280,47 @@ extension MeshBridge {
     /// When it leaves the outbox empty, it sets ``State/ioThreadWaiting`` in the same locked
     /// section: from then on the next publisher signals the wakeup, so the I/O thread may block
     /// in its poll. While the flag is clear, publishers queue without a system call.
+    ///
+    /// The frames sent go back to ``State/spareFrames`` (up to ``spareFrameLimit``), for
+    /// publishers to encode the next events into.
+    /// - Parameters:
+    ///   - socket: the outbound socket.
+    ///   - batch: an empty array, swapped with the outbox (no copy, and no new buffer per
+    ///     batch); left empty, with the outbox's capacity, for the next call.
     /// - Returns: whether sending paused (messages are left), and whether the outbox was found
     ///   empty and the flag set.
-    private func flushOutbox(on socket: ZMQSocket) -> (paused: Bool, waiting: Bool) {
-        // The queue is swapped with an empty spare: no copy, and no new buffer per batch.
-        var batch = state.withLockedValue { state -> [OutboundMessage] in
+    private func flushOutbox(on socket: ZMQSocket, batch: inout [OutboundMessage]) -> (paused: Bool, waiting: Bool) {
+        let found = state.withLockedValue { state -> Bool in
             guard !state.outbox.isEmpty else {
                 state.ioThreadWaiting = true
-                return []
+                return false
             }
-            var batch: [OutboundMessage] = []
-            swap(&batch, &state.spareOutbox)
             swap(&batch, &state.outbox)
-            return batch
+            return true
         }
-        guard !batch.isEmpty else { return (false, true) }
+        guard found else { return (false, true) }
         let blocking: Bool
         if case .block = configuration.overflow { blocking = true } else { blocking = false }
         var sent = 0
         var paused = false
-        for message in batch {
-            do {
-                guard try socket.send(message.type, more: true, wait: !blocking) else {
-                    paused = true
-                    break
+        // Read in place: iterating the array copied each message (a retain and a release of its
+        // type and its body).
+        batch.withUnsafeBufferPointer { messages in
+            for index in messages.indices {
+                do {
+                    guard try socket.send(messages[index].type, more: true, wait: !blocking) else {
+                        paused = true
+                        break
+                    }
+                    try socket.send(messages[index].body)
+                    sent += 1
+                } catch {
+                    logger.error("sending failed", metadata: ["type": "\(messages[index].type)", "error": "\(error)"])
+                    sent += 1  // dropped; do not retry a message libzmq rejected
                 }
-                try socket.send(message.body)
-                sent += 1
-            } catch {
-                logger.error("sending failed", metadata: ["type": "\(message.type)", "error": "\(error)"])
-                sent += 1  // dropped; do not retry a message libzmq rejected
             }
         }
         let unsent = paused ? Array(batch[sent...]) : []
-        // Emptied here, outside the lock (releasing each message's body), and kept as the spare.
-        batch.removeAll(keepingCapacity: true)
         let waiting = state.withLockedValue { state -> Bool in
             state.stats.sent += UInt64(sent)
             if paused {
@@ -319,10 +328,17 @@ extension MeshBridge {
                 // Put the unsent messages back in front of anything queued meanwhile.
                 state.outbox.insert(contentsOf: unsent, at: 0)
             }
-            state.spareOutbox = batch
+            // libzmq copied the frames sent: their arrays can hold the next events' frames.
+            var index = 0
+            while index < sent && state.spareFrames.count < Self.spareFrameLimit {
+                if batch[index].body.capacity <= Self.spareFrameMaxCapacity { state.spareFrames.append(batch[index].body) }
+                index += 1
+            }
             state.ioThreadWaiting = state.outbox.isEmpty
             return state.ioThreadWaiting
         }
+        // Emptied outside the lock: a frame not kept as a spare is freed here.
+        batch.removeAll(keepingCapacity: true)
         room.signal()
         return (paused, waiting)
     }

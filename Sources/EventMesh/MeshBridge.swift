@@ -173,24 +173,25 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
         guard !event.isLocal else { return }
         let type = event.type.name
         var stoppedDrops: UInt64?
-        let sequence = state.withLockedValue { state -> UInt64? in
+        let stamped = state.withLockedValue { state -> (sequence: UInt64, spare: [UInt8])? in
             guard state.phase == .starting || state.phase == .running || state.phase == .idle else {
                 state.stats.droppedAfterStop += 1
                 stoppedDrops = state.stoppedDropLog.note()
                 return nil
             }
             state.stats.published += 1
-            // One hash of the type name: incremented in place.
-            return state.sequences[type, default: 0].increment()
+            // One hash of the type name: incremented in place. A frame already sent, if there
+            // is one, to encode into (an empty array is no allocation).
+            return (state.sequences[type, default: 0].increment(), state.spareFrames.popLast() ?? [])
         }
-        guard let sequence else {
+        guard let (sequence, spare) = stamped else {
             logStoppedDrops(stoppedDrops, type: type)
             return
         }
         let stamp = EventOrigin(node: origin.node, incarnation: origin.incarnation, sequence: sequence, hops: 0)
         let body: [UInt8]
         do {
-            body = try codec.encode(event, origin: stamp)
+            body = try codec.encode(event, origin: stamp, reusing: spare)
         } catch {
             state.withLockedValue { $0.stats.encodeErrors += 1 }
             logger.error("event not sent: it cannot be encoded", metadata: ["event_id": "\(event.id)", "type": "\(type)", "error": "\(error)"])
@@ -405,6 +406,14 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
     }
 }
 
+extension MeshBridge {
+    /// The most sent frames kept for publishers to encode into: enough for the batches an I/O
+    /// thread sends at a time under load (it sends up to what publishers queued meanwhile).
+    static let spareFrameLimit = 256
+    /// The largest array kept as a spare frame (a frame of a large event is freed, not kept).
+    static let spareFrameMaxCapacity = 4096
+}
+
 /// One queued outbound message.
 struct OutboundMessage: Sendable {
     let type: String
@@ -430,8 +439,9 @@ extension MeshBridge {
         var phase = Phase.idle
         var bus: WeakBus?
         var outbox: [OutboundMessage] = []
-        /// An empty array with capacity, swapped with `outbox` when the I/O thread takes a batch.
-        var spareOutbox: [OutboundMessage] = []
+        /// Frames the I/O thread has sent, whose arrays publishers encode the next events into
+        /// (at most ``MeshBridge/spareFrameLimit``).
+        var spareFrames: [[UInt8]] = []
         /// Set by the I/O thread when a flush leaves the outbox empty (it may then block in its
         /// poll); the first publisher to queue an event after that clears it and signals the
         /// wakeup. While it is clear, the I/O thread flushes again before it blocks, so queuing

@@ -61,7 +61,24 @@ public struct EventCodec: Sendable {
     /// - Returns: the envelope bytes (frame 2).
     /// - Throws: as ``encode(_:)``.
     public func encode(_ event: Event, origin: EventOrigin?) throws(WireError) -> [UInt8] {
-        var writer = MessagePackWriter(reservingCapacity: 512)
+        try encode(event, origin: origin, into: MessagePackWriter(reservingCapacity: 512))
+    }
+
+    /// ``encode(_:origin:)`` into the memory of `buffer`, an array an earlier encoding returned
+    /// and nothing else uses any more: a bridge recycles the frames it has sent, so that
+    /// encoding allocates nothing (see ``MessagePackWriter/init(reusing:minimumCapacity:)``).
+    /// - Parameters:
+    ///   - event: the event; its own origin is ignored.
+    ///   - origin: the origin to write, or nil for none.
+    ///   - buffer: the array to write into (its contents are overwritten).
+    /// - Returns: the envelope bytes (frame 2), in `buffer`'s memory.
+    /// - Throws: as ``encode(_:)``.
+    package func encode(_ event: Event, origin: EventOrigin?, reusing buffer: consuming [UInt8]) throws(WireError) -> [UInt8] {
+        try encode(event, origin: origin, into: MessagePackWriter(reusing: buffer))
+    }
+
+    private func encode(_ event: Event, origin: EventOrigin?, into writer: consuming MessagePackWriter) throws(WireError) -> [UInt8] {
+        var writer = writer
         // Each field is read once: every read of an event's field retains what it returns.
         let source = event.source
         let metadata = event.metadata

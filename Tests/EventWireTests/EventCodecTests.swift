@@ -186,6 +186,32 @@ func expectSameEvent(_ a: Event, _ b: Event, sourceLocation: SourceLocation = #_
         #expect(oversized < 50)
     }
 
+    @Test func encodingIntoARecycledFrameGivesTheSameBytesAndLeavesASharedOneAlone() throws {
+        var rng = SeededGenerator(seed: codecTestSeed &+ 2)
+        let codec = EventCodec()
+        // Each frame is encoded into the array of the one before it, as a bridge recycles the
+        // frames it has sent: frames of every size follow each other (small, large, empty).
+        var previous: [UInt8] = []
+        var encoded = 0
+        for _ in 0..<300 {
+            let event = RandomEvents.event(&rng)
+            let origin = RandomEvents.origin(&rng)
+            guard let expected = try? codec.encode(event, origin: origin) else { continue }  // over the frame limit
+            let recycled = try codec.encode(event, origin: origin, reusing: previous)
+            #expect(recycled == expected)
+            previous = recycled
+            encoded += 1
+        }
+        #expect(encoded > 250)
+        // An array still in use elsewhere is copied, not written over.
+        let event = Event(type: "test.recycle", data: ["n": 1])
+        let kept = try codec.encode(Event(type: "test.kept", data: ["pad": .bytes([UInt8](repeating: 7, count: 600))]), origin: nil)
+        let before = kept
+        let frame = try codec.encode(event, origin: nil, reusing: kept)
+        #expect(kept == before)
+        #expect(frame == (try codec.encode(event, origin: nil)))
+    }
+
     @Test func typedPayloadsRoundTripAndStayTyped() throws {
         let reference = try #require(UUID(uuidString: "E621E1F8-C36C-495A-93FC-0C247A3E6E5F"))
         let placedAt = Date(timeIntervalSince1970: 1_764_398_469.25)

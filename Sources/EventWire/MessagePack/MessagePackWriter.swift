@@ -48,6 +48,28 @@ public struct MessagePackWriter: Sendable {
         storage = size <= Self.sharedZeros.count ? Self.sharedZeros : [UInt8](repeating: 0, count: size)
     }
 
+    /// Creates an empty writer that writes into `buffer`'s memory, whatever it holds: for a
+    /// caller that recycles the arrays ``takeBytes()`` returned, so that a writer needs no new
+    /// allocation (one that is shared is copied on the first write, as any array is). A buffer
+    /// with less capacity than `minimumCapacity` is not used: the writer starts as
+    /// ``init(reservingCapacity:)`` does.
+    /// - Parameters:
+    ///   - buffer: an array to write into; its elements are overwritten.
+    ///   - minimumCapacity: the least room worth reusing.
+    package init(reusing buffer: consuming [UInt8], minimumCapacity: Int = 512) {
+        var storage = buffer
+        guard storage.capacity >= minimumCapacity else {
+            self.init(reservingCapacity: minimumCapacity)
+            return
+        }
+        // The whole capacity becomes room: appended from the shared zeros, which copies into
+        // place without allocating.
+        while storage.count < storage.capacity {
+            storage.append(contentsOf: Self.sharedZeros[..<Swift.min(Self.sharedZeros.count, storage.capacity - storage.count)])
+        }
+        self.init(storage: storage)
+    }
+
     /// 512 zero bytes: the initial buffer of every writer that reserves no more.
     private static let sharedZeros = [UInt8](repeating: 0, count: 512)
 
