@@ -167,8 +167,10 @@ extension MeshBridge {
             if poller.isReadable(outboundMonitorIndex) { drainMonitor(sockets.outboundMonitor, direction: "outbound") }
             if poller.isReadable(inboundMonitorIndex) { drainMonitor(sockets.inboundMonitor, direction: "inbound") }
             if poller.isReadable(inboundIndex) {
-                // The node bus, loaded from its weak reference once per batch, not per event.
+                // The node bus, loaded from its weak reference once per batch, not per event; and
+                // the time dedup notes an origin was last heard from, read once per batch too.
                 let bus = state.withLockedValue { $0.bus?.bus }
+                let batchTime = monotonicNanoseconds()
                 // A bounded batch, so that a flood of inbound events cannot starve sending.
                 for _ in 0..<1024 {
                     let received: Bool
@@ -180,7 +182,7 @@ extension MeshBridge {
                     }
                     guard received else { break }
                     handleInbound(
-                        typeFrame, body: bodyFrame, from: sockets.inbound, delivering: bus, lastType: &lastType,
+                        typeFrame, body: bodyFrame, from: sockets.inbound, delivering: bus, at: batchTime, lastType: &lastType,
                         recent: &recent, readiness: &readiness, subscribed: subscribed, log: &malformedLog)
                 }
             }
@@ -400,7 +402,8 @@ extension MeshBridge {
 
     /// Reads the rest of the message whose first frame is in `first` and handles it.
     private func handleInbound(
-        _ first: ZMQMessage, body second: ZMQMessage, from socket: ZMQSocket, delivering bus: EventBus?, lastType: inout LastFrameType,
+        _ first: ZMQMessage, body second: ZMQMessage, from socket: ZMQSocket, delivering bus: EventBus?, at now: UInt64,
+        lastType: inout LastFrameType,
         recent: inout EventCodec.RecentFields, readiness: inout Readiness, subscribed: Set<String>, log: inout RateLimitedLog
     ) {
         // The rest of a message is already here once its first frame is: these never block.
@@ -426,7 +429,7 @@ extension MeshBridge {
         let body = second.bytes
         // Most messages carry the type of the one before: known valid, no String made.
         if let type = lastType.type, first.holds(lastType.frame) {
-            handleEvent(body, frameType: type.name, type: type, delivering: bus, recent: &recent, log: &log)
+            handleEvent(body, frameType: type.name, type: type, delivering: bus, at: now, recent: &recent, log: &log)
             return
         }
         let typeFrame = first.bytes
@@ -444,7 +447,7 @@ extension MeshBridge {
         }
         let type = try? EventType(validating: frameType)
         if let type { lastType = LastFrameType(frame: typeFrame, type: type) }
-        handleEvent(body, frameType: frameType, type: type, delivering: bus, recent: &recent, log: &log)
+        handleEvent(body, frameType: frameType, type: type, delivering: bus, at: now, recent: &recent, log: &log)
     }
 
     /// Decodes, filters, deduplicates and delivers an event message.
@@ -452,10 +455,11 @@ extension MeshBridge {
     ///   - body: frame 2.
     ///   - frameType: frame 1.
     ///   - type: frame 1 as a valid type, if it is one.
+    ///   - now: when the batch it came in was received (monotonic nanoseconds).
     ///   - recent: the origin node and scope of the events decoded before, shared when repeated.
     private func handleEvent(
-        _ body: [UInt8], frameType: String, type: EventType?, delivering bus: EventBus?, recent: inout EventCodec.RecentFields,
-        log: inout RateLimitedLog
+        _ body: [UInt8], frameType: String, type: EventType?, delivering bus: EventBus?, at now: UInt64,
+        recent: inout EventCodec.RecentFields, log: inout RateLimitedLog
     ) {
         let event: Event
         do {
@@ -469,8 +473,9 @@ extension MeshBridge {
             malformed(error.code.description, detail: error.description, log: &log)
             return
         }
-        let eventOrigin = event.origin.map { OriginID(node: $0.node, incarnation: $0.incarnation) }
-        let now = eventOrigin == origin ? 0 : monotonicNanoseconds()
+        // Read once: each read of an event's origin copies it.
+        let stamp = event.origin
+        let eventOrigin = stamp.map { OriginID(node: $0.node, incarnation: $0.incarnation) }
         // One lock round trip per event: count it, drop an echo of our own, or ask dedup.
         let receiveAll = configuration.receiveAll
         let deliver = state.withLockedValue { state -> Bool in
@@ -489,7 +494,7 @@ extension MeshBridge {
                 state.lastWantedType = frameType
             }
             let verdict = state.dedup.admit(
-                id: event.id, type: frameType, origin: eventOrigin, sequence: event.origin?.sequence, now: now)
+                id: event.id, type: frameType, origin: eventOrigin, sequence: stamp?.sequence, now: now)
             return verdict == .deliver
         }
         if deliver { bus?.deliverRemote(event) }
