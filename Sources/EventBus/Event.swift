@@ -237,14 +237,15 @@ final class EventStorage: @unchecked Sendable {
     @exclusivity(unchecked) private(set) var dynamicPayload: EventValue
     /// The payload when it is typed; `nil` otherwise.
     @exclusivity(unchecked) private var typedPayload: (any EventPayload)?
-    /// The payload when it is still encoded; `nil` otherwise. A field of its own, not a case of
-    /// an enum shared with `typedPayload`: reading a field of the payload (``dynamicValue(forKey:)``)
-    /// then calls the payload where it is stored, where binding an enum's case copied the
-    /// existential twice per call (about 300 instructions: `profile.sh mesh_receive_bench_fields`).
+    /// The payload when it is still encoded; an empty ``NoEncodedPayload`` otherwise. A field of
+    /// its own, and not optional, rather than a case of an enum shared with `typedPayload`:
+    /// reading a field of the payload (``dynamicValue(forKey:)``) then calls the field, where
+    /// taking the payload out of the enum (and out of the optional) copied it twice per call
+    /// (about 140 instructions: `profile.sh mesh_receive_bench_fields`).
     @exclusivity(unchecked) private var encodedPayload: any EncodedPayload
-    /// Whether the payload is dynamic (held in `dynamicPayload`): the same as both
-    /// `typedPayload` and `encodedPayload` being `nil`, kept as a plain flag because testing
-    /// them goes through the existentials.
+    /// Whether the payload is dynamic (held in `dynamicPayload`): the same as `typedPayload`
+    /// being `nil` and `encodedPayload` the placeholder, kept as a plain flag because testing
+    /// the existentials goes through their value witnesses.
     @exclusivity(unchecked) private(set) var hasDynamicPayload: Bool
     /// Whether the payload is typed (held in `typedPayload`), as a plain flag for the same reason.
     @exclusivity(unchecked) private var hasTypedPayload: Bool
@@ -412,11 +413,9 @@ final class EventStorage: @unchecked Sendable {
         if hasDynamicPayload { return dynamicPayload[key] }
         // A failed conversion is cached too: then `data` reads nil, and so does this.
         if dynamicReady.load(ordering: .acquiring), let converted = dynamicCache { return (try? converted.get())?[key] }
-        // Asked of the payload where it is stored: binding it (or testing it against nil) copies
-        // the existential, about 80 instructions each time.
-        if !hasTypedPayload {
-            return withUnsafeMutablePointer(to: &encodedPayload) { (try? $0.pointee.decodeValue(forKey: key)) ?? nil }
-        }
+        // Called on the field: testing `typedPayload` against nil, or binding an optional,
+        // would copy an existential (about 90 instructions) first.
+        if !hasTypedPayload { return (try? encodedPayload.decodeValue(forKey: key)) ?? nil }
         return (try? dynamicValue())?[key]
     }
 

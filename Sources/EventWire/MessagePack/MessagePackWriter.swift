@@ -25,8 +25,8 @@ import Darwin
 /// elements; writing one is a programming error and traps.
 public struct MessagePackWriter: Sendable {
     /// The buffer: `storage[..<count]` is written, the rest is room to write into (zeroed, or
-    /// left over from ``truncate(to:)``), so that writing copies into place instead of
-    /// appending element by element.
+    /// left over from ``truncate(to:)`` or from a recycled buffer), so that writing copies into
+    /// place instead of appending element by element.
     private var storage: [UInt8]
     /// How many bytes have been written.
     public private(set) var count = 0
