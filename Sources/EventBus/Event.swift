@@ -243,12 +243,9 @@ final class EventStorage: @unchecked Sendable {
     /// taking the payload out of the enum (and out of the optional) copied it twice per call
     /// (about 140 instructions: `profile.sh mesh_receive_bench_fields`).
     @exclusivity(unchecked) private var encodedPayload: any EncodedPayload
-    /// Whether the payload is dynamic (held in `dynamicPayload`): the same as `typedPayload`
-    /// being `nil` and `encodedPayload` the placeholder, kept as a plain flag because testing
-    /// the existentials goes through their value witnesses.
-    @exclusivity(unchecked) private(set) var hasDynamicPayload: Bool
-    /// Whether the payload is typed (held in `typedPayload`), as a plain flag for the same reason.
-    @exclusivity(unchecked) private var hasTypedPayload: Bool
+    /// Which of the three fields holds the payload, kept apart because testing the existentials
+    /// goes through their value witnesses.
+    @exclusivity(unchecked) private var form: PayloadForm
     @exclusivity(unchecked) var timestamp: Timestamp
     @exclusivity(unchecked) var source: String
     // Most events have no metadata and no scope: storing `nil` then spares a retain and a
@@ -282,13 +279,13 @@ final class EventStorage: @unchecked Sendable {
         switch consume payload {
         case .value(let value):
             (dynamicPayload, typedPayload, encodedPayload) = (value, nil, NoEncodedPayload())
-            (hasDynamicPayload, hasTypedPayload) = (true, false)
+            form = .dynamic
         case .typed(let typed):
             (dynamicPayload, typedPayload, encodedPayload) = (.null, typed, NoEncodedPayload())
-            (hasDynamicPayload, hasTypedPayload) = (false, true)
+            form = .typed
         case .encoded(let encoded):
             (dynamicPayload, typedPayload, encodedPayload) = (.null, nil, encoded)
-            (hasDynamicPayload, hasTypedPayload) = (false, false)
+            form = .encoded
         }
         self.timestamp = timestamp
         self.source = source
@@ -328,11 +325,8 @@ final class EventStorage: @unchecked Sendable {
     /// references. Fields that are already empty are left alone, which spares a call per field.
     func clearForReuse() {
         dynamicPayload = .null
-        if !hasDynamicPayload {
-            if hasTypedPayload { typedPayload = nil } else { encodedPayload = NoEncodedPayload() }
-            hasDynamicPayload = true
-            hasTypedPayload = false
-        }
+        releaseOtherPayload()
+        form = .dynamic
         if metadataIfAny != nil { metadataIfAny = nil }
         if scopeIfAny != nil { scopeIfAny = nil }
         if origin != nil { origin = nil }
@@ -347,11 +341,27 @@ final class EventStorage: @unchecked Sendable {
         }
     }
 
+    /// Whether the payload is dynamic (held in `dynamicPayload`).
+    var hasDynamicPayload: Bool { form == .dynamic }
+
+    /// Empties the typed or encoded field, whichever holds the payload. Only the field that
+    /// holds something is assigned: an assignment to an existential field destroys what it held
+    /// through the value witnesses, even the empty placeholder.
+    private func releaseOtherPayload() {
+        switch form {
+        case .dynamic: break
+        case .typed: typedPayload = nil
+        case .encoded: encodedPayload = NoEncodedPayload()
+        }
+    }
+
     /// The payload in the form it is held.
     var payload: Event.Payload {
-        if hasDynamicPayload { return .value(dynamicPayload) }
-        if hasTypedPayload { return .typed(typedPayload!) }
-        return .encoded(encodedPayload)
+        switch form {
+        case .dynamic: .value(dynamicPayload)
+        case .typed: .typed(typedPayload!)
+        case .encoded: .encoded(encodedPayload)
+        }
     }
 
     var metadata: [String: String] {
@@ -378,23 +388,19 @@ final class EventStorage: @unchecked Sendable {
 
     /// Replaces the payload; only called on a uniquely referenced storage.
     func setPayload(_ newPayload: consuming Event.Payload) {
-        // Only the fields that change are assigned: an assignment to an existential field
-        // destroys what it held through the value witnesses, even the empty placeholder.
-        if !hasDynamicPayload {
-            if hasTypedPayload { typedPayload = nil } else { encodedPayload = NoEncodedPayload() }
-        }
+        releaseOtherPayload()
         switch consume newPayload {
         case .value(let value):
             dynamicPayload = value
-            (hasDynamicPayload, hasTypedPayload) = (true, false)
+            form = .dynamic
         case .typed(let typed):
             dynamicPayload = .null
             typedPayload = typed
-            (hasDynamicPayload, hasTypedPayload) = (false, true)
+            form = .typed
         case .encoded(let encoded):
             dynamicPayload = .null
             encodedPayload = encoded
-            (hasDynamicPayload, hasTypedPayload) = (false, false)
+            form = .encoded
         }
         cache = nil
         hasConversions.store(false, ordering: .relaxed)
@@ -403,19 +409,21 @@ final class EventStorage: @unchecked Sendable {
     }
 
     func dynamicValue() throws -> EventValue {
-        if hasDynamicPayload { return dynamicPayload }
-        if hasTypedPayload { return try cachedDynamic { try EventValueEncoder().encode(typedPayload!) } }
-        return try cachedDynamic { try encodedPayload.decodeValue() }
+        switch form {
+        case .dynamic: return dynamicPayload
+        case .typed: return try cachedDynamic { try EventValueEncoder().encode(typedPayload!) }
+        case .encoded: return try cachedDynamic { try encodedPayload.decodeValue() }
+        }
     }
 
     /// `dynamicValue()[key]`, decoding only that field of a payload still encoded.
     func dynamicValue(forKey key: String) -> EventValue? {
-        if hasDynamicPayload { return dynamicPayload[key] }
+        if form == .dynamic { return dynamicPayload[key] }
         // A failed conversion is cached too: then `data` reads nil, and so does this.
         if dynamicReady.load(ordering: .acquiring), let converted = dynamicCache { return (try? converted.get())?[key] }
         // Called on the field: testing `typedPayload` against nil, or binding an optional,
         // would copy an existential (about 90 instructions) first.
-        if !hasTypedPayload { return (try? encodedPayload.decodeValue(forKey: key)) ?? nil }
+        if form == .encoded { return (try? encodedPayload.decodeValue(forKey: key)) ?? nil }
         return (try? dynamicValue())?[key]
     }
 
@@ -450,8 +458,8 @@ final class EventStorage: @unchecked Sendable {
         // payload's own type is checked first, which spares the common case a second cast.
         if let typed = typedPayload, Swift.type(of: typed) == T.self || typed is T { return typed as! T }
         return try cached(key: ObjectIdentifier(T.self)) {
-            if hasDynamicPayload { return try EventValueDecoder().decode(T.self, from: dynamicPayload) }
-            if hasTypedPayload { return try EventValueDecoder().decode(T.self, from: dynamicValue()) }
+            if form == .dynamic { return try EventValueDecoder().decode(T.self, from: dynamicPayload) }
+            if form == .typed { return try EventValueDecoder().decode(T.self, from: dynamicValue()) }
             // If the dynamic form was already decoded, building T from it is cheaper than
             // decoding the bytes again.
             if let dynamic = convertedDynamicValue { return try EventValueDecoder().decode(T.self, from: dynamic) }
@@ -489,6 +497,11 @@ final class EventStorage: @unchecked Sendable {
         let address = UInt(bitPattern: ObjectIdentifier(storage).hashValue)
         return locks[Int((address >> 6) & 15)]
     }
+}
+
+/// Which of ``EventStorage``'s fields holds the payload.
+enum PayloadForm: UInt8 {
+    case dynamic, typed, encoded
 }
 
 /// What ``EventStorage`` holds as its encoded payload when the payload is not encoded.
