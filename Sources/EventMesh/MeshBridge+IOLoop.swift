@@ -331,11 +331,7 @@ extension MeshBridge {
                 state.outbox.insert(contentsOf: unsent, at: 0)
             }
             // libzmq copied the frames sent: their arrays can hold the next events' frames.
-            var index = 0
-            while index < sent && state.spareFrames.count < Self.spareFrameLimit {
-                if batch[index].body.capacity <= Self.spareFrameMaxCapacity { state.spareFrames.append(batch[index].body) }
-                index += 1
-            }
+            Self.recycleSentFrames(of: &batch, sent: sent, into: &state.spareFrames)
             state.ioThreadWaiting = state.outbox.isEmpty
             return state.ioThreadWaiting
         }
@@ -343,6 +339,22 @@ extension MeshBridge {
         batch.removeAll(keepingCapacity: true)
         room.signal()
         return (paused, waiting)
+    }
+
+    /// Moves the arrays of the first `sent` messages of `batch` (up to ``spareFrameLimit``
+    /// spares in all, none larger than ``spareFrameMaxCapacity``) into `spares`, leaving empty
+    /// arrays in their place. Moved, not copied: a spare the batch still referenced would not be
+    /// uniquely referenced when a publisher took it, and encoding into it would copy it.
+    static func recycleSentFrames(of batch: inout [OutboundMessage], sent: Int, into spares: inout [[UInt8]]) {
+        var index = 0
+        while index < sent && spares.count < spareFrameLimit {
+            if batch[index].body.capacity <= spareFrameMaxCapacity {
+                var frame: [UInt8] = []
+                swap(&frame, &batch[index].body)
+                spares.append(frame)
+            }
+            index += 1
+        }
     }
 
     /// Sends a readiness message (frame 1 `PREFIX NUL KIND`).

@@ -189,7 +189,7 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
             return
         }
         let stamp = EventOrigin(node: origin.node, incarnation: origin.incarnation, sequence: sequence, hops: 0)
-        let body: [UInt8]
+        var body: [UInt8]
         do {
             body = try codec.encode(event, origin: stamp, reusing: spare)
         } catch {
@@ -219,7 +219,12 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
                     }
                     return nil
                 }
-                state.outbox.append(OutboundMessage(type: type, body: body))
+                // Moved in: a reference kept here until after the lock would still be held when
+                // the I/O thread, having sent the frame, makes its array a spare (see
+                // MeshBridge.recycleSentFrames).
+                var queued: [UInt8] = []
+                swap(&queued, &body)
+                state.outbox.append(OutboundMessage(type: type, body: queued))
                 return state.takeWaitingIOThread()
             }
             if let shouldSignal {
@@ -417,7 +422,8 @@ extension MeshBridge {
 /// One queued outbound message.
 struct OutboundMessage: Sendable {
     let type: String
-    let body: [UInt8]
+    /// The envelope; emptied once sent, when its array becomes a spare frame.
+    var body: [UInt8]
 }
 
 /// A weak reference to the node bus, so that the bus (which holds the bridge as its parent) and

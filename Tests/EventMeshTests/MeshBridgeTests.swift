@@ -248,3 +248,42 @@ final class TestMesh {
         #expect(ContinuousClock.now - start >= .seconds(1))
     }
 }
+
+@Suite struct SpareFrameTests {
+    /// Where an array's elements are (`nil` for an empty array).
+    private static func address(of array: [UInt8]) -> UInt? {
+        array.withUnsafeBufferPointer { $0.baseAddress.map { UInt(bitPattern: $0) } }
+    }
+
+    @Test func sentFramesBecomeSparesThatNothingElseReferences() {
+        var batch = (0..<5).map { n in OutboundMessage(type: "test.frame", body: [UInt8](repeating: UInt8(n), count: 300)) }
+        let addresses = batch.map { Self.address(of: $0.body) }
+        var spares: [[UInt8]] = []
+        // Three of the five were sent: their arrays become spares, the other two stay queued.
+        MeshBridge.recycleSentFrames(of: &batch, sent: 3, into: &spares)
+        #expect(spares.count == 3)
+        #expect(batch[0..<3].allSatisfy { $0.body.isEmpty }, "a recycled frame is moved out of the batch, not shared with it")
+        #expect(batch[3..<5].map { Self.address(of: $0.body) } == Array(addresses[3..<5]))
+        for index in spares.indices {
+            #expect(Self.address(of: spares[index]) == addresses[index])
+            // Writing into a uniquely referenced array keeps its memory; a shared one is copied.
+            spares[index][0] = 0xff
+            #expect(Self.address(of: spares[index]) == addresses[index], "spare \(index) is shared, so encoding into it would copy it")
+        }
+    }
+
+    @Test func sparesStopAtTheLimitAndSkipLargeFrames() {
+        var batch = [
+            OutboundMessage(type: "test.frame", body: [UInt8](repeating: 1, count: MeshBridge.spareFrameMaxCapacity + 1)),
+            OutboundMessage(type: "test.frame", body: [UInt8](repeating: 2, count: 10)),
+        ]
+        var spares: [[UInt8]] = []
+        MeshBridge.recycleSentFrames(of: &batch, sent: 2, into: &spares)
+        #expect(spares == [[UInt8](repeating: 2, count: 10)], "a frame larger than a spare may be is not kept")
+        var full = Array(repeating: [UInt8](), count: MeshBridge.spareFrameLimit)
+        var more = [OutboundMessage(type: "test.frame", body: [1, 2, 3])]
+        MeshBridge.recycleSentFrames(of: &more, sent: 1, into: &full)
+        #expect(full.count == MeshBridge.spareFrameLimit)
+        #expect(more[0].body == [1, 2, 3], "with the spares full, the frame stays where it was, to be freed")
+    }
+}
