@@ -337,17 +337,19 @@ extension EventMap: Hashable {
 
 extension EventMap: ExpressibleByDictionaryLiteral {
     /// A map of the literal's entries; of two equal keys, the later value is kept.
+    @inlinable
     public init(dictionaryLiteral elements: (String, EventValue)...) {
-        self.init(literal: elements)
+        self = elements.withUnsafeBufferPointer { EventMap(literalEntries: $0) }
     }
 
     /// The map of a literal's entries: appended while their keys come in the map's order (as
     /// literals are usually written), inserted otherwise; of two equal keys, the later value
-    /// is kept.
-    package init(literal elements: [(String, EventValue)]) {
+    /// is kept. The entries are read in place (see ``EventValue/init(dictionaryLiteral:)``).
+    @usableFromInline
+    package init(literalEntries elements: UnsafeBufferPointer<(String, EventValue)>) {
         self.init(minimumCapacity: elements.count)
-        for (key, value) in elements {
-            if !appendInOrder(value, forKey: key) { self[key] = value }
+        for index in elements.indices {
+            if !appendInOrder(elements[index].1, forKey: elements[index].0) { self[elements[index].0] = elements[index].1 }
         }
     }
 }

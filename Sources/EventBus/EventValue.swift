@@ -119,8 +119,12 @@ extension EventValue: ExpressibleByArrayLiteral {
 }
 
 extension EventValue: ExpressibleByDictionaryLiteral {
+    // Inlinable, and reading the literal's array through a pointer, so that the array never
+    // escapes the caller: the optimizer can then keep it on the stack and destroy its entries
+    // in specialized code, instead of allocating it and destroying it through generic code.
+    @inlinable
     public init(dictionaryLiteral elements: (String, EventValue)...) {
-        self = .map(EventMap(literal: elements))
+        self = elements.withUnsafeBufferPointer { .map(EventMap(literalEntries: $0)) }
     }
 }
 
