@@ -670,6 +670,37 @@ typealias Field = (String, @Sendable (inout MessagePackWriter) -> Void)
         #expect(payload["K"] == "kelvin", "the map finds the KELVIN SIGN key by its ASCII equivalent")
     }
 
+    /// Integers of every width and sign (the writer picks the smallest form, so each of these
+    /// is a different format), floats, booleans and nil, read in place; strings and binaries of
+    /// every header size skipped on the way to the keys after them.
+    @Test func scalarsOfEveryWidthReadInPlace() throws {
+        let payload: EventValue = [
+            "a": .int(-1), "b": .int(-100), "c": .int(-1_000), "d": .int(-100_000), "e": .int(-10_000_000_000),
+            "f": .int(Int64.min), "g": .int(127), "h": .int(200), "i": .int(60_000), "j": .int(4_000_000_000),
+            "k": .int(Int64.max), "l": .double(-0.125), "m": true, "n": false, "o": nil,
+            "p": .string(String(repeating: "s", count: 31)), "q": .string(String(repeating: "s", count: 200)),
+            "r": .string(String(repeating: "s", count: 70_000)), "s": .bytes([1, 2]), "t": .bytes([UInt8](repeating: 3, count: 300)),
+            "u": .bytes([UInt8](repeating: 4, count: 70_000)), "v": .int(-32),
+        ]
+        let event = Event(id: EventID(), type: "a.b", payload: .value(payload), timestamp: .now())
+        let frame = try EventCodec().encode(event)
+        try Self.expectFieldsMatch(frame, expected: payload)
+        // Each scalar is read in place, past the strings and binaries before it, not by the
+        // reader the lookup falls back on.
+        guard case .encoded(let encoded) = try EventCodec().decode(frame).payload, let wire = encoded as? WirePayload else {
+            Issue.record("the decoded payload is not kept encoded")
+            return
+        }
+        for (key, value) in payload.mapValue ?? [:] {
+            switch value {
+            case .string, .bytes: #expect(wire.scalarField(forKey: key) == .unknown, "key \(key)")
+            default: #expect(wire.scalarField(forKey: key) == .found(value), "key \(key)")
+            }
+        }
+        #expect(wire.scalarField(forKey: "w") == .absent)
+        #expect(wire.scalarField(forKey: "\u{212A}") == .unknown, "a non-ASCII key is left to the reader")
+    }
+
     @Test func aPayloadAtTheEndOfTheFrameReadsItsLastKeys() throws {
         // The payload last, so that its last keys lie in the frame's final 8 bytes.
         for payload: EventValue in [["a": 1, "b": 2], ["K": true], ["\u{212A}": 1], ["abcdefg": 1], ["x": ""], [:], 5, nil] {
