@@ -94,8 +94,8 @@ struct WirePayload: EncodedPayload {
     /// decoded; every read is still checked against the payload's end, and a check that fails
     /// answers `.unknown` too, so that the reader reports it.
     func scalarField(forKey key: String) -> FieldLookup {
-        var key = key
-        return key.withUTF8 { wanted -> FieldLookup in
+        // A native string's bytes, read where they are (a bridged one has none: the reader).
+        return key.utf8.withContiguousStorageIfAvailable { wanted -> FieldLookup in
             guard wanted.count < 32, !wanted.contains(where: { $0 >= 0x80 }) else { return .unknown }
             return frame.withUnsafeBufferPointer { buffer -> FieldLookup in
                 let end = Swift.min(endAndCanonical >> 1, buffer.count)
@@ -136,7 +136,7 @@ struct WirePayload: EncodedPayload {
                 }
                 return .absent
             }
-        }
+        } ?? .unknown
     }
 
     /// The scalar value at `position` (`format` is its first byte), if it is one
