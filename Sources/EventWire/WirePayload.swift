@@ -86,15 +86,16 @@ struct WirePayload: EncodedPayload {
     }
 
     /// The common case of ``decodeValue(forKey:)``, read in place, with no reader (which holds a
-    /// reference to the frame): a map whose keys are short ASCII strings (fixstr), the key an ASCII
-    /// string, the value found a nil, boolean, integer or float64, the values skipped on the way
-    /// scalars, strings or binaries. Anything else answers `.unknown`: a non-ASCII key (which
-    /// can equal an ASCII one as a `String`), a container, an extension, a float32, a uint64
-    /// above `Int64.max`. The bytes were validated when the frame was
-    /// decoded; every read is still checked against the payload's end, and a check that fails
-    /// answers `.unknown` too, so that the reader reports it.
+    /// reference to the frame): a map whose keys are ASCII strings of at most 31 bytes (fixstr),
+    /// the key such a string, the value found a nil, boolean, integer or float64, the values
+    /// skipped on the way scalars, strings or binaries. Anything else answers `.unknown`: a
+    /// non-ASCII key (which can equal an ASCII one as a `String`), a container, an extension, a
+    /// float32, a uint64 above `Int64.max`. The bytes were validated when the frame was decoded;
+    /// every read is still checked against the payload's end, and a check that fails answers
+    /// `.unknown` too, so that the reader reports it.
     func scalarField(forKey key: String) -> FieldLookup {
-        // A native string's bytes, read where they are (a bridged one has none: the reader).
+        // The key's bytes, read where they are; a string without contiguous UTF-8 storage is
+        // left to the reader.
         return key.utf8.withContiguousStorageIfAvailable { wanted -> FieldLookup in
             guard wanted.count < 32, !wanted.contains(where: { $0 >= 0x80 }) else { return .unknown }
             return frame.withUnsafeBufferPointer { buffer -> FieldLookup in
