@@ -31,41 +31,48 @@ struct ValidatedMessagePack: Sendable {
     /// The value that starts at `offset`.
     @inline(__always)
     func element(at offset: Int) -> MessagePackElement {
-        let format = bytes[offset]
+        bytes.withUnsafeBufferPointer { Self.element(at: offset, in: $0) }
+    }
+
+    /// The value that starts at `offset` in `buffer`, which must be well-formed MessagePack
+    /// without ext values (validated, or written by ``MessagePackWriter``).
+    @inline(__always)
+    static func element(at offset: Int, in buffer: UnsafeBufferPointer<UInt8>) -> MessagePackElement {
+        let format = byte(at: offset, in: buffer)
         switch format {
         case 0x00...0x7f: return .int(Int64(format))
         case 0xe0...0xff: return .int(Int64(Int8(bitPattern: format)))
         case 0xc0: return .null
         case 0xc2: return .bool(false)
         case 0xc3: return .bool(true)
-        case 0xcc: return .int(Int64(bytes[offset + 1]))
-        case 0xcd: return .int(Int64(load(UInt16.self, at: offset + 1)))
-        case 0xce: return .int(Int64(load(UInt32.self, at: offset + 1)))
+        case 0xcc: return .int(Int64(byte(at: offset + 1, in: buffer)))
+        case 0xcd: return .int(Int64(load(UInt16.self, at: offset + 1, in: buffer)))
+        case 0xce: return .int(Int64(load(UInt32.self, at: offset + 1, in: buffer)))
         // Validation rejected a uint64 above Int64.max.
-        case 0xcf: return .int(Int64(bitPattern: load(UInt64.self, at: offset + 1)))
-        case 0xd0: return .int(Int64(Int8(bitPattern: bytes[offset + 1])))
-        case 0xd1: return .int(Int64(load(Int16.self, at: offset + 1)))
-        case 0xd2: return .int(Int64(load(Int32.self, at: offset + 1)))
-        case 0xd3: return .int(load(Int64.self, at: offset + 1))
-        case 0xca: return .double(Double(Float(bitPattern: load(UInt32.self, at: offset + 1))))
-        case 0xcb: return .double(Double(bitPattern: load(UInt64.self, at: offset + 1)))
-        case 0xa0...0xbf, 0xd9...0xdb: return .string(stringRange(at: offset))
+        case 0xcf: return .int(Int64(bitPattern: load(UInt64.self, at: offset + 1, in: buffer)))
+        case 0xd0: return .int(Int64(Int8(bitPattern: byte(at: offset + 1, in: buffer))))
+        case 0xd1: return .int(Int64(load(Int16.self, at: offset + 1, in: buffer)))
+        case 0xd2: return .int(Int64(load(Int32.self, at: offset + 1, in: buffer)))
+        case 0xd3: return .int(load(Int64.self, at: offset + 1, in: buffer))
+        case 0xca: return .double(Double(Float(bitPattern: load(UInt32.self, at: offset + 1, in: buffer))))
+        case 0xcb: return .double(Double(bitPattern: load(UInt64.self, at: offset + 1, in: buffer)))
+        case 0xa0...0xbf, 0xd9...0xdb: return .string(stringRange(at: offset, in: buffer))
         case 0xc4:
             let from = offset + 2
-            return .binary(from..<from + Int(bytes[offset + 1]))
+            return .binary(from..<from + Int(byte(at: offset + 1, in: buffer)))
         case 0xc5:
             let from = offset + 3
-            return .binary(from..<from + Int(load(UInt16.self, at: offset + 1)))
+            return .binary(from..<from + Int(load(UInt16.self, at: offset + 1, in: buffer)))
         case 0xc6:
             let from = offset + 5
-            return .binary(from..<from + Int(load(UInt32.self, at: offset + 1)))
+            return .binary(from..<from + Int(load(UInt32.self, at: offset + 1, in: buffer)))
         case 0x90...0x9f: return .array(count: Int(format & 0x0f), first: offset + 1)
-        case 0xdc: return .array(count: Int(load(UInt16.self, at: offset + 1)), first: offset + 3)
-        case 0xdd: return .array(count: Int(load(UInt32.self, at: offset + 1)), first: offset + 5)
+        case 0xdc: return .array(count: Int(load(UInt16.self, at: offset + 1, in: buffer)), first: offset + 3)
+        case 0xdd: return .array(count: Int(load(UInt32.self, at: offset + 1, in: buffer)), first: offset + 5)
         case 0x80...0x8f: return .map(count: Int(format & 0x0f), first: offset + 1)
-        case 0xde: return .map(count: Int(load(UInt16.self, at: offset + 1)), first: offset + 3)
-        case 0xdf: return .map(count: Int(load(UInt32.self, at: offset + 1)), first: offset + 5)
-        default: Self.notValidated(format, at: offset)
+        case 0xde: return .map(count: Int(load(UInt16.self, at: offset + 1, in: buffer)), first: offset + 3)
+        case 0xdf: return .map(count: Int(load(UInt32.self, at: offset + 1, in: buffer)), first: offset + 5)
+        default: notValidated(format, at: offset)
         }
     }
 
@@ -193,13 +200,6 @@ struct ValidatedMessagePack: Sendable {
             for index in 0..<other.count where mine[index] != theirs[index] { return false }
             return true
         }
-    }
-
-    /// The big-endian integer of type `T` at `index`, bounds-checked.
-    @inline(__always)
-    private func load<T: FixedWidthInteger>(_: T.Type, at index: Int) -> T {
-        precondition(index >= 0 && index <= bytes.count - MemoryLayout<T>.size, "read past a validated frame")
-        return bytes.withUnsafeBytes { T(bigEndian: $0.loadUnaligned(fromByteOffset: index, as: T.self)) }
     }
 
     @inline(never)
