@@ -126,7 +126,12 @@ final class TestMesh {
             #expect(seen.count == published.count, "node \(index): an event was delivered twice")
             let history = mesh.nodes[index].bus.history(matching: "test.ping")
             #expect(Set(history.map(\.id)) == published, "node \(index): history differs")
-            let stats = mesh.nodes[index].bridge.stats
+            // A node's own events reach its bus locally; their echoes from the broker arrive on
+            // their own schedule, after the node may already have seen everything.
+            let bridge = mesh.nodes[index].bridge
+            let echoed = await eventually { bridge.stats.ownEchoes >= 200 }
+            #expect(echoed, "node \(index): \(bridge.stats.ownEchoes) of its 200 events echoed back")
+            let stats = bridge.stats
             #expect(stats.delivered == 400)
             #expect(stats.lost == 0)
             #expect(stats.duplicates == 0)
