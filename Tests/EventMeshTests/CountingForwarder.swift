@@ -57,7 +57,11 @@ final class CountingForwarder: @unchecked Sendable {
             counter?.withLockedValue { $0 += count }
             var offset = 0
             while offset < count {
-                let written = buffer.withUnsafeBytes { write(destination, $0.baseAddress! + offset, count - offset) }
+                // send with MSG_NOSIGNAL, not write: once close() shuts the link, a write would
+                // raise SIGPIPE and end the whole test process.
+                let written = buffer.withUnsafeBytes {
+                    send(destination, $0.baseAddress! + offset, count - offset, Int32(MSG_NOSIGNAL))
+                }
                 if written <= 0 { return }
                 offset += written
             }
