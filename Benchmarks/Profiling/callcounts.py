@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Per-event call counts from two callgrind profiles of EventBusProfile.
 
-Usage: callcounts.py SMALL.out SMALL_EVENTS LARGE.out LARGE_EVENTS
+Usage: callcounts.py SMALL.out SMALL_EVENTS LARGE.out LARGE_EVENTS [CALLEE,...]
+
+With CALLEE names (e.g. swift_retain,swift_release), it also lists who calls each of them and
+how often per event, as it does for the allocators.
 
 The two profiles run the same workload for a different number of events; subtracting the
 small one from the large one removes every fixed cost (process start, setup, warm-up), so
@@ -69,8 +72,9 @@ def base(name):
 
 
 def main():
-    if len(sys.argv) != 5:
+    if len(sys.argv) not in (5, 6):
         sys.exit(__doc__)
+    listed = ALLOCATORS + (sys.argv[5].split(",") if len(sys.argv) == 6 else [])
     small_total, small_calls, small_edges = load(sys.argv[1])
     large_total, large_calls, large_edges = load(sys.argv[3])
     events = int(sys.argv[4]) - int(sys.argv[2])
@@ -86,17 +90,26 @@ def main():
     for name in WATCHED:
         print(f"{name:28} {watched.get(name, 0):6.2f} calls/event")
 
+    # A listed callee may be named as the demangler writes it (e.g. "outlined copy of EventValue").
+    all_edges = set(large_edges) | set(small_edges)
+    callee_names = demangle({callee for _, callee in all_edges}) if len(listed) > len(ALLOCATORS) else {}
     sites = Counter()
-    for edge in set(large_edges) | set(small_edges):
-        if base(edge[1]) in ALLOCATORS:
+    for edge in all_edges:
+        name = base(edge[1]) if base(edge[1]) in listed else callee_names.get(edge[1])
+        if name in listed:
             count = per_event(large_edges, small_edges, edge)
             if count >= 0.01:
-                sites[(edge[0], base(edge[1]))] += count
+                sites[(edge[0], name)] += count
     if sites:
         readable = demangle({caller for caller, _ in sites})
-        print("allocation sites (caller -> allocator, calls/event):")
-        for (caller, allocator), count in sites.most_common():
-            print(f"  {count:5.2f}  {readable.get(caller, caller)} -> {allocator}")
+        for callee in listed:
+            found = sorted(((count, caller) for (caller, name), count in sites.items() if name == callee), reverse=True)
+            if not found:
+                continue
+            label = "allocation sites" if callee in ALLOCATORS else "callers"
+            print(f"{label} of {callee} (calls/event):")
+            for count, caller in found:
+                print(f"  {count:5.2f}  {readable.get(caller, caller)}")
 
 
 if __name__ == "__main__":

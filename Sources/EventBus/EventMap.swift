@@ -139,12 +139,21 @@ public struct EventMap: Sendable {
     ///   ASCII and `key`'s bytes sort after the last key's; then ``init(uniqueEntries:)`` takes
     ///   the entries from here.
     package mutating func appendInOrder(_ value: EventValue, forKey key: String) -> Bool {
-        guard keysAreASCII else { return false }
         let probe = KeyProbe(key)
-        guard probe.isASCII else { return false }
-        if let last = slots.last, Self.order(last, key, probe.prefix, probe.length) >= 0 { return false }
+        guard sortsLast(key, probe) else { return false }
         slots.append(Slot(key: key, value: value, prefix: probe.prefix, length: probe.length))
         return true
+    }
+
+    /// Whether an entry of `key` (whose probe is given) may be appended in order: it and every
+    /// key stored are ASCII, and it sorts after the last one. The last slot is compared in
+    /// place (`slots.last` would copy it: a retain and a release of its key and its value).
+    @inline(__always)
+    private func sortsLast(_ key: String, _ probe: KeyProbe) -> Bool {
+        guard keysAreASCII && probe.isASCII else { return false }
+        return slots.withUnsafeBufferPointer { buffer in
+            buffer.isEmpty || Self.order(buffer[buffer.count - 1], key, probe.prefix, probe.length) < 0
+        }
     }
 
     /// Calls `body` with each entry's key and value, in the map's order, reading them in place
@@ -242,23 +251,32 @@ package struct KeyProbe {
 
     @inline(__always)
     package init(_ key: String) {
-        var key = key
-        (prefix, length, isASCII) = key.withUTF8 { bytes in
-            // One pass: the prefix from the first 8 bytes, the high bits from all of them.
-            var prefix: UInt64 = 0
-            var high: UInt8 = 0
-            var index = 0
-            while index < bytes.count && index < 8 {
-                prefix |= UInt64(bytes[index]) &<< (56 &- 8 &* UInt64(index))
-                high |= bytes[index]
-                index += 1
-            }
-            while index < bytes.count {
-                high |= bytes[index]
-                index += 1
-            }
-            return (prefix, bytes.count, high < 0x80)
+        // In place when the string is contiguous UTF-8, as native ones are: `withUTF8` needs a
+        // mutable copy (a retain and a release).
+        if let probe = key.utf8.withContiguousStorageIfAvailable(Self.probe) {
+            (prefix, length, isASCII) = probe
+            return
         }
+        var key = key
+        (prefix, length, isASCII) = key.withUTF8(Self.probe)
+    }
+
+    @inline(__always)
+    private static func probe(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, Int, Bool) {
+        // One pass: the prefix from the first 8 bytes, the high bits from all of them.
+        var prefix: UInt64 = 0
+        var high: UInt8 = 0
+        var index = 0
+        while index < bytes.count && index < 8 {
+            prefix |= UInt64(bytes[index]) &<< (56 &- 8 &* UInt64(index))
+            high |= bytes[index]
+            index += 1
+        }
+        while index < bytes.count {
+            high |= bytes[index]
+            index += 1
+        }
+        return (prefix, bytes.count, high < 0x80)
     }
 
     /// The first 8 of `bytes` as a big-endian integer, zero-padded. When two byte strings'
@@ -349,7 +367,14 @@ extension EventMap: ExpressibleByDictionaryLiteral {
     package init(literalEntries elements: UnsafeBufferPointer<(String, EventValue)>) {
         self.init(minimumCapacity: elements.count)
         for index in elements.indices {
-            if !appendInOrder(elements[index].1, forKey: elements[index].0) { self[elements[index].0] = elements[index].1 }
+            // One copy of each entry, moved into its slot.
+            let (key, value) = elements[index]
+            let probe = KeyProbe(key)
+            if sortsLast(key, probe) {
+                slots.append(Slot(key: key, value: value, prefix: probe.prefix, length: probe.length))
+            } else {
+                self[key] = value
+            }
         }
     }
 }
