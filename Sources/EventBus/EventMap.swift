@@ -138,7 +138,8 @@ public struct EventMap: Sendable {
     /// - Returns: `false`, changing nothing, unless `key` and every key already stored are
     ///   ASCII and `key`'s bytes sort after the last key's; then ``init(uniqueEntries:)`` takes
     ///   the entries from here.
-    package mutating func appendInOrder(_ value: EventValue, forKey key: String) -> Bool {
+    @inline(__always)
+    package mutating func appendInOrder(_ value: consuming EventValue, forKey key: consuming String) -> Bool {
         let probe = KeyProbe(key)
         guard sortsLast(key, probe) else { return false }
         slots.append(Slot(key: key, value: value, prefix: probe.prefix, length: probe.length))
@@ -250,14 +251,14 @@ package struct KeyProbe {
     package let isASCII: Bool
 
     @inline(__always)
-    package init(_ key: String) {
+    package init(_ key: borrowing String) {
         // In place when the string is contiguous UTF-8, as native ones are: `withUTF8` needs a
         // mutable copy (a retain and a release).
         if let probe = key.utf8.withContiguousStorageIfAvailable(Self.probe) {
             (prefix, length, isASCII) = probe
             return
         }
-        var key = key
+        var key = copy key
         (prefix, length, isASCII) = key.withUTF8(Self.probe)
     }
 
@@ -367,14 +368,8 @@ extension EventMap: ExpressibleByDictionaryLiteral {
     package init(literalEntries elements: UnsafeBufferPointer<(String, EventValue)>) {
         self.init(minimumCapacity: elements.count)
         for index in elements.indices {
-            // One copy of each entry, moved into its slot.
-            let (key, value) = elements[index]
-            let probe = KeyProbe(key)
-            if sortsLast(key, probe) {
-                slots.append(Slot(key: key, value: value, prefix: probe.prefix, length: probe.length))
-            } else {
-                self[key] = value
-            }
+            // One copy of each entry, moved into its slot (appendInOrder consumes its arguments).
+            if !appendInOrder(elements[index].1, forKey: elements[index].0) { self[elements[index].0] = elements[index].1 }
         }
     }
 }
