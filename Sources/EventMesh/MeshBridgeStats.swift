@@ -23,7 +23,8 @@ public struct MeshBridgeStats: Sendable, Codable, Hashable {
     public var ready = false
     /// Events handed to the bridge to send.
     public var published: UInt64 = 0
-    /// Events written to the outbound socket.
+    /// Events written to the outbound socket, counted once per batch after it is written: a
+    /// receiver may already have an event that is not counted here yet.
     public var sent: UInt64 = 0
     /// Events re-published for a relay (``MeshBridge/forward(_:hopLimit:)``).
     public var forwarded: UInt64 = 0
