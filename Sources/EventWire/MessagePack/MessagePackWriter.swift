@@ -62,26 +62,19 @@ public struct MessagePackWriter: Sendable {
             self.init(reservingCapacity: minimumCapacity)
             return
         }
-        // The whole capacity becomes room: copied from zeros that no reference counts (a slice
-        // of the shared zeros array would cost a retain and a release), without allocating.
-        while storage.count < storage.capacity {
-            let missing = Swift.min(Self.zeroBytes.count, storage.capacity - storage.count)
-            storage.append(contentsOf: UnsafeBufferPointer(rebasing: Self.zeroBytes[..<missing]))
+        // The whole capacity becomes room: copied from the shared zeros, read in place (a slice
+        // of them would cost a retain and a release), without allocating.
+        Self.sharedZeros.withUnsafeBufferPointer { zeros in
+            while storage.count < storage.capacity {
+                storage.append(contentsOf: UnsafeBufferPointer(rebasing: zeros[..<Swift.min(zeros.count, storage.capacity - storage.count)]))
+            }
         }
         self.init(storage: storage)
     }
 
-    /// 512 zero bytes: the initial buffer of every writer that reserves no more.
+    /// 512 zero bytes: the initial buffer of every writer that reserves no more, and what a
+    /// recycled array's room is filled from.
     private static let sharedZeros = [UInt8](repeating: 0, count: 512)
-
-    /// 512 zero bytes outside any array, never freed: what ``init(reusing:minimumCapacity:)``
-    /// fills a recycled array's room from.
-    /// `nonisolated(unsafe)`: written once, by its initializer, and only read after.
-    private nonisolated(unsafe) static let zeroBytes: UnsafeBufferPointer<UInt8> = {
-        let bytes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 512)
-        bytes.initialize(repeating: 0)
-        return UnsafeBufferPointer(bytes)
-    }()
 
     /// A writer with no buffer yet, to swap another writer's buffer into.
     static var unallocated: MessagePackWriter { MessagePackWriter(storage: []) }
