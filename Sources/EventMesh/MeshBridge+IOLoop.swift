@@ -112,6 +112,11 @@ extension MeshBridge {
         // Whether the last flush found the outbox empty and told publishers to signal: then the
         // poll may block. Not before the first flush, for events queued before the loop began.
         var mayWait = false
+        // Whether the last flush sent a batch of at least `batchingThreshold` events: then
+        // publishers do not signal, and the poll waits the batching interval (see
+        // MeshConfiguration.batchingThreshold).
+        var batching = false
+        let batchingInterval = max(1, configuration.batchingIntervalMilliseconds)
         // What the outbox held, while it is sent (see flushOutbox).
         var batch: [OutboundMessage] = []
         // Inbound frames land in these two messages, reused for every message.
@@ -148,8 +153,10 @@ extension MeshBridge {
             if !ready { deadline = min(deadline, nextProbe) }
             if paused { deadline = min(deadline, now + 2_000_000) }
             // Block only with nothing to send (the next event queued signals the wakeup) or with
-            // sending paused (wait for the retry deadline: a new event would not make room).
-            let timeout = mayWait || paused ? Int((deadline > now ? deadline - now : 0) / 1_000_000) + 1 : 0
+            // sending paused (wait for the retry deadline: a new event would not make room);
+            // while batching, for the batching interval (events queue meanwhile unsignalled).
+            let untilDeadline = Int((deadline > now ? deadline - now : 0) / 1_000_000) + 1
+            let timeout = mayWait || paused ? untilDeadline : batching ? min(batchingInterval, untilDeadline) : 0
             do {
                 try poller.poll(timeoutMilliseconds: timeout)
             } catch {
@@ -186,7 +193,7 @@ extension MeshBridge {
                         recent: &recent, readiness: &readiness, subscribed: subscribed, log: &malformedLog)
                 }
             }
-            (paused, mayWait) = flushOutbox(on: sockets.outbound, batch: &batch)
+            (paused, mayWait, batching) = flushOutbox(on: sockets.outbound, batch: &batch)
             if state.withLockedValue({ $0.phase == .stopping }) { return }
         }
     }
@@ -281,7 +288,9 @@ extension MeshBridge {
     ///
     /// When it leaves the outbox empty, it sets ``State/ioThreadWaiting`` in the same locked
     /// section: from then on the next publisher signals the wakeup, so the I/O thread may block
-    /// in its poll. While the flag is clear, publishers queue without a system call.
+    /// in its poll. While the flag is clear, publishers queue without a system call. After
+    /// sending at least ``MeshConfiguration/batchingThreshold`` events it leaves the flag clear
+    /// (batching): the I/O thread then comes back after the batching interval.
     ///
     /// The frames sent go back to ``State/spareFrames`` (up to ``spareFrameLimit``), for
     /// publishers to encode the next events into.
@@ -289,9 +298,9 @@ extension MeshBridge {
     ///   - socket: the outbound socket.
     ///   - batch: an empty array, swapped with the outbox (no copy, and no new buffer per
     ///     batch); left empty, with the outbox's capacity, for the next call.
-    /// - Returns: whether sending paused (messages are left), and whether the outbox was found
-    ///   empty and the flag set.
-    private func flushOutbox(on socket: ZMQSocket, batch: inout [OutboundMessage]) -> (paused: Bool, waiting: Bool) {
+    /// - Returns: whether sending paused (messages are left), whether the outbox was found
+    ///   empty and the flag set, and whether this flush sent enough to batch the next.
+    private func flushOutbox(on socket: ZMQSocket, batch: inout [OutboundMessage]) -> (paused: Bool, waiting: Bool, batching: Bool) {
         let found = state.withLockedValue { state -> Bool in
             guard !state.outbox.isEmpty else {
                 state.ioThreadWaiting = true
@@ -300,7 +309,7 @@ extension MeshBridge {
             swap(&batch, &state.outbox)
             return true
         }
-        guard found else { return (false, true) }
+        guard found else { return (false, true, false) }
         let blocking: Bool
         if case .block = configuration.overflow { blocking = true } else { blocking = false }
         var sent = 0
@@ -323,8 +332,11 @@ extension MeshBridge {
             }
         }
         let unsent = paused ? Array(batch[sent...]) : []
+        let threshold = configuration.batchingThreshold
+        let batching = threshold > 0 && sent >= threshold
         let waiting = state.withLockedValue { state -> Bool in
             state.stats.sent += UInt64(sent)
+            if batching { state.stats.batchedSends += 1 }
             if paused {
                 state.stats.sendPauses += 1
                 // Put the unsent messages back in front of anything queued meanwhile.
@@ -332,13 +344,13 @@ extension MeshBridge {
             }
             // libzmq copied the frames sent: their arrays can hold the next events' frames.
             Self.recycleSentFrames(of: &batch, sent: sent, into: &state.spareFrames)
-            state.ioThreadWaiting = state.outbox.isEmpty
+            state.ioThreadWaiting = state.outbox.isEmpty && !batching
             return state.ioThreadWaiting
         }
         // Emptied outside the lock: a frame not kept as a spare is freed here.
         batch.removeAll(keepingCapacity: true)
         room.signal()
-        return (paused, waiting)
+        return (paused, waiting, batching)
     }
 
     /// Moves the arrays of the first `sent` messages of `batch` (up to ``spareFrameLimit``

@@ -36,6 +36,9 @@ public struct MeshBridgeStats: Sendable, Codable, Hashable {
     public var publishTimeouts: UInt64 = 0
     /// Times sending paused because a subscriber's queue was full (the block policy).
     public var sendPauses: UInt64 = 0
+    /// Send passes that found at least ``MeshConfiguration/batchingThreshold`` events, after
+    /// which the I/O thread waited the batching interval instead of being woken per event.
+    public var batchedSends: UInt64 = 0
     /// Events that could not be encoded (e.g. larger than the frame limit).
     public var encodeErrors: UInt64 = 0
     /// Events handed to the bridge after it stopped, dropped.

@@ -96,6 +96,19 @@ public struct MeshConfiguration: Sendable {
     /// The most events waiting for the I/O thread (default 100 000); what happens beyond it
     /// is the ``overflow`` policy's choice.
     public var outboxCapacity: Int = 100_000
+    /// How many events one send pass of the I/O thread must find queued to batch the next
+    /// (default 64; 0 turns batching off). Below it, each event queued while the I/O thread
+    /// waits wakes it at once. At or above it, publishers stop waking the thread: it comes back
+    /// after ``batchingIntervalMilliseconds`` and sends what collected meanwhile in one pass,
+    /// and keeps doing so while each pass finds at least this many. Under load that trades up
+    /// to one interval of latency for far fewer thread wakeups and context switches per event;
+    /// a publisher slower than this many events per interval is never batched.
+    public var batchingThreshold: Int = MeshConfiguration.defaultBatchingThreshold
+    /// The default ``batchingThreshold``.
+    public static let defaultBatchingThreshold = 64
+    /// How long the I/O thread lets events collect while batching, in milliseconds (default 1,
+    /// at least 1). See ``batchingThreshold``.
+    public var batchingIntervalMilliseconds: Int = 1
     /// What happens when a subscriber's queue is full (default
     /// ``OverflowPolicy/dropForSlowSubscribers``).
     public var overflow = OverflowPolicy.dropForSlowSubscribers

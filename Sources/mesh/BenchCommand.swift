@@ -72,6 +72,8 @@ struct BenchFanoutCommand: ParsableCommand {
     @Option(help: "Brokers side by side (broker topology).") var brokers = 1
     @Option(help: ArgumentHelp("High-water mark of every socket.", valueName: "messages")) var hwm = 10_000
     @Option(help: ArgumentHelp("Dedup on the subscribers' nodes.", valueName: "on|off")) var dedup = "on"
+    @Option(name: .customLong("batch-threshold"), help: ArgumentHelp("The publishers' nodes batch sends once a send pass finds this many events queued (MeshConfiguration.batchingThreshold); 0 turns batching off.", valueName: "events"))
+    var batchThreshold = MeshConfiguration.defaultBatchingThreshold
     @Option(name: .customLong("work-us"), help: ArgumentHelp("Microseconds of work per event in each subscriber (a slow consumer).", valueName: "us"))
     var workMicroseconds = 0
     @Flag(help: "Also run the same traffic over bare libzmq, interleaved with the mesh runs, and show the ratios.")
@@ -108,6 +110,7 @@ struct BenchFanoutCommand: ParsableCommand {
         if BenchCoordinator.Topology(rawValue: topology) == nil { throw ValidationError("--topology must be broker or peer") }
         if brokers < 1 { throw ValidationError("--brokers must be at least 1") }
         if hwm < 0 { throw ValidationError("--hwm must not be negative") }
+        if batchThreshold < 0 { throw ValidationError("--batch-threshold must not be negative") }
         if !["on", "off"].contains(dedup) { throw ValidationError("--dedup must be on or off") }
         if `repeat` < 1 { throw ValidationError("--repeat must be at least 1") }
         if agents != nil && agentList.isEmpty { throw ValidationError("--agents takes a comma-separated list of host:port") }
@@ -216,6 +219,7 @@ struct BenchFanoutCommand: ParsableCommand {
         base.brokers = brokers
         base.highWaterMark = hwm
         base.dedup = dedup == "on"
+        base.batchingThreshold = batchThreshold
         base.workMicroseconds = workMicroseconds
         base.agents = agentList
         base.advertiseHost = advertise
@@ -385,7 +389,7 @@ struct BenchFanoutCommand: ParsableCommand {
         let amount = plan.durationSeconds.map { "for \(format($0)) s" } ?? "\(plan.count) events"
         let path = plan.topology == .peer ? "peer topology (no broker)" : "\(plan.brokers) broker(s)"
         print("")
-        print("[\(label)] fan-out \(plan.publishers) → \(plan.subscribers), \(amount) of \(plan.payloadBytes) B per publisher at \(BenchStep.rateText(plan.rate)), \(path), HWM \(plan.highWaterMark), warm-up \(format(plan.warmupSeconds)) s; \(sent) sent in \(String(format: "%.2f", report.seconds)) s")
+        print("[\(label)] fan-out \(plan.publishers) → \(plan.subscribers), \(amount) of \(plan.payloadBytes) B per publisher at \(BenchStep.rateText(plan.rate)), \(path), HWM \(plan.highWaterMark), batch threshold \(plan.batchingThreshold), warm-up \(format(plan.warmupSeconds)) s; \(sent) sent in \(String(format: "%.2f", report.seconds)) s")
         let agentWidth = report.subscribers.compactMap(\.agent).map(\.count).max().map { max($0, 5) }
         print("node     " + (agentWidth.map { "agent".padding(to: $0) + " " } ?? "")
               + "received   lost   dup    ooo   events/s     p50 µs   p90 µs   p99 µs   p99.9 µs max µs   mesh lost/dup   RSS MiB start/peak/end  steady Δ")
@@ -567,6 +571,7 @@ struct BenchWorkerCommand: ParsableCommand {
     @Option(name: .customLong("broker")) var brokers: [String] = []
     @Option var hwm = 10_000
     @Option var dedup = "on"
+    @Option(name: .customLong("batch-threshold")) var batchThreshold = MeshConfiguration.defaultBatchingThreshold
     @Option var count = 10_000
     @Option var duration: Double?
     @Option var warmup: Double = 0
@@ -592,6 +597,7 @@ struct BenchWorkerCommand: ParsableCommand {
         mesh.sendHighWaterMark = hwm
         mesh.receiveHighWaterMark = hwm
         mesh.dedupEnabled = dedup == "on"
+        mesh.batchingThreshold = batchThreshold
         mesh.heartbeatIntervalMilliseconds = 200
         // The publisher's outbox holds a whole count-based run; a timed run at full speed is
         // bounded by the send HWM and the block policy instead.

@@ -95,6 +95,8 @@ import Testing
         let cases: [([String], String)] = [
             (["node", "--broker", "not-an-endpoint"], "is not a broker"),
             (["node", "--dedup", "maybe"], "--dedup must be on or off"),
+            (["node", "--batch-interval-ms", "0"], "--batch-interval-ms must be at least 1"),
+            (["node", "--batch-threshold=-1"], "--batch-threshold must not be negative"),
             (["publish", "bad..type"], "is not an event type"),
             (["tail", "a.>.b"], "is not a pattern"),
             (["node", "--log-level", "loud"], "unknown log level"),

@@ -46,6 +46,8 @@ public enum BenchCoordinator {
         public var highWaterMark = 10_000
         /// Whether the workers' nodes drop duplicates.
         public var dedup = true
+        /// The workers' ``MeshConfiguration/batchingThreshold`` (0: no batching).
+        public var batchingThreshold = MeshConfiguration.defaultBatchingThreshold
         /// Subscriber: microseconds of work per event (a slow consumer); 0 for none.
         public var workMicroseconds = 0
         /// Seconds to wait for results after the publishers finish.
@@ -287,6 +289,7 @@ public enum BenchCoordinator {
         func launch(_ name: String, role: String, peers: [String] = []) throws(MeshError) {
             var arguments = ["--role", role, "--name", name,
                              "--hwm", "\(plan.highWaterMark)", "--dedup", plan.dedup ? "on" : "off",
+                             "--batch-threshold", "\(plan.batchingThreshold)",
                              "--count", "\(plan.count)", "--size", "\(plan.payloadBytes)", "--publishers", "\(plan.publishers)",
                              "--work-us", "\(plan.workMicroseconds)", "--warmup", "\(plan.warmupSeconds)", "--clock", clock.rawValue,
                              "--log-level", "error"]
