@@ -180,9 +180,10 @@ public final class MeshBridge: EventSink, @unchecked Sendable {
                 return nil
             }
             state.stats.published += 1
-            // One hash of the type name: incremented in place. A frame already sent, if there
-            // is one, to encode into (an empty array is no allocation).
-            return (state.sequences[type, default: 0].increment(), state.spareFrames.popLast() ?? [])
+            // The type's next sequence number (no hashing for a type like the one before), and a
+            // frame already sent, if there is one, to encode into (an empty array is no
+            // allocation).
+            return (state.sequences.next(for: type), state.spareFrames.popLast() ?? [])
         }
         guard let (sequence, spare) = stamped else {
             logStoppedDrops(stoppedDrops, type: type)
@@ -450,10 +451,11 @@ extension MeshBridge {
         var spareFrames: [[UInt8]] = []
         /// Set by the I/O thread when a flush leaves the outbox empty (it may then block in its
         /// poll); the first publisher to queue an event after that clears it and signals the
-        /// wakeup. While it is clear, the I/O thread flushes again before it blocks, so queuing
-        /// needs no signal (no system call per event under load).
+        /// wakeup. While it is clear, the I/O thread flushes again before it blocks (at once, or
+        /// after the batching interval when it is batching), so queuing needs no signal (no
+        /// system call per event under load).
         var ioThreadWaiting = false
-        var sequences: [String: UInt64] = [:]
+        var sequences = SequenceCounters()
         var dedup: DedupWindow
         var isReady = false
         var controlEndpoint: String?
@@ -510,10 +512,32 @@ struct DropLog {
     }
 }
 
-extension UInt64 {
-    /// Adds one and returns the new value.
-    fileprivate mutating func increment() -> UInt64 {
-        self += 1
-        return self
+/// The last sequence number given to each event type this node published. Most events are of
+/// the type of the one before: that type's counter is kept aside, so numbering it hashes nothing.
+struct SequenceCounters: Sendable {
+    private var counters: [String: UInt64] = [:]
+    /// The type of the last event numbered, and its counter (not in `counters` meanwhile).
+    private var lastType: String?
+    private var last: UInt64 = 0
+
+    /// Numbers the next event of `type`: 1 for its first, then one more each time.
+    mutating func next(for type: String) -> UInt64 {
+        if let lastType {
+            if lastType == type {
+                last += 1
+                return last
+            }
+            counters[lastType] = last
+        }
+        last = counters.removeValue(forKey: type).map { $0 + 1 } ?? 1
+        lastType = type
+        return last
+    }
+
+    /// Every type's last sequence number (what a heartbeat carries).
+    var latest: [String: UInt64] {
+        var all = counters
+        if let lastType { all[lastType] = last }
+        return all
     }
 }

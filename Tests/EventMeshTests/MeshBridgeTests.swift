@@ -301,6 +301,17 @@ final class TestMesh {
         array.withUnsafeBufferPointer { $0.baseAddress.map { UInt(bitPattern: $0) } }
     }
 
+    /// Each type is numbered on its own, from 1, whether or not it is the type of the event
+    /// before; a heartbeat's `latest` has every type's last number.
+    @Test func sequenceNumbersRunPerTypeAcrossInterleavedTypes() {
+        var counters = SequenceCounters()
+        let types = ["a", "a", "b", "a", "c", "b", "b", "a"]
+        let numbers = types.map { counters.next(for: $0) }
+        #expect(numbers == [1, 2, 1, 3, 1, 2, 3, 4])
+        #expect(counters.latest == ["a": 4, "b": 3, "c": 1])
+        #expect(SequenceCounters().latest.isEmpty)
+    }
+
     @Test func sentFramesBecomeSparesThatNothingElseReferences() {
         var batch = (0..<5).map { n in OutboundMessage(type: "test.frame", body: [UInt8](repeating: UInt8(n), count: 300)) }
         let addresses = batch.map { Self.address(of: $0.body) }
