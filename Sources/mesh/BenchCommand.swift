@@ -389,7 +389,7 @@ struct BenchFanoutCommand: ParsableCommand {
         let amount = plan.durationSeconds.map { "for \(format($0)) s" } ?? "\(plan.count) events"
         let path = plan.topology == .peer ? "peer topology (no broker)" : "\(plan.brokers) broker(s)"
         print("")
-        print("[\(label)] fan-out \(plan.publishers) → \(plan.subscribers), \(amount) of \(plan.payloadBytes) B per publisher at \(BenchStep.rateText(plan.rate)), \(path), HWM \(plan.highWaterMark), batch threshold \(plan.batchingThreshold), warm-up \(format(plan.warmupSeconds)) s; \(sent) sent in \(String(format: "%.2f", report.seconds)) s")
+        print("[\(label)] fan-out \(plan.publishers) → \(plan.subscribers), \(amount) of \(plan.payloadBytes) B per publisher at \(BenchStep.rateText(plan.rate)), \(path), HWM \(plan.highWaterMark), warm-up \(format(plan.warmupSeconds)) s; \(sent) sent in \(String(format: "%.2f", report.seconds)) s")
         let agentWidth = report.subscribers.compactMap(\.agent).map(\.count).max().map { max($0, 5) }
         print("node     " + (agentWidth.map { "agent".padding(to: $0) + " " } ?? "")
               + "received   lost   dup    ooo   events/s     p50 µs   p90 µs   p99 µs   p99.9 µs max µs   mesh lost/dup   RSS MiB start/peak/end  steady Δ")
