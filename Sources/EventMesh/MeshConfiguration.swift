@@ -97,12 +97,13 @@ public struct MeshConfiguration: Sendable {
     /// is the ``overflow`` policy's choice.
     public var outboxCapacity: Int = 100_000
     /// How many events one send pass of the I/O thread must find queued to batch the next
-    /// (default 64; 0 turns batching off). Below it, each event queued while the I/O thread
-    /// waits wakes it at once. At or above it, publishers stop waking the thread: it comes back
-    /// after ``batchingIntervalMilliseconds`` and sends what collected meanwhile in one pass,
-    /// and keeps doing so while each pass finds at least this many. Under load that trades up
-    /// to one interval of latency for far fewer thread wakeups and context switches per event;
-    /// a publisher slower than this many events per interval is never batched.
+    /// (default 64; 0 or less turns batching off). Below it, each event queued while the I/O
+    /// thread waits wakes it at once. At or above it, publishers stop waking the thread: it
+    /// comes back after ``batchingIntervalMilliseconds`` and sends what collected meanwhile in
+    /// one pass, and keeps doing so while each pass finds at least this many. Under load that
+    /// trades up to one interval of latency for far fewer thread wakeups and context switches
+    /// per event; at a steady rate below this many events per interval, batching ends at the
+    /// first pass after a burst.
     public var batchingThreshold: Int = MeshConfiguration.defaultBatchingThreshold
     /// The default ``batchingThreshold``.
     public static let defaultBatchingThreshold = 64

@@ -193,7 +193,7 @@ final class TestMesh {
     /// events to wake it), a batching thread that never came back would hold the tail.
     @Test func aBurstIsSentInBatchesAndEveryEventArrivesOnceInOrder() async throws {
         let mesh = try await TestMesh(brokers: 1, nodes: 2, heartbeatMilliseconds: 60_000, subscribing: { $0 == 1 },
-            configure: { $0.batchingThreshold = 8 })
+            configure: { $0.batchingThreshold = 4 })
         defer { mesh.stop() }
         var published: [EventID] = []
         for index in 0..<5000 { published.append(try mesh.nodes[0].publish("test.ping", data: .int(Int64(index)))) }
@@ -207,7 +207,7 @@ final class TestMesh {
         let sender = mesh.nodes[0].bridge
         #expect(await eventually { sender.stats.sent >= 5000 })
         #expect(sender.stats.sent == 5000)
-        #expect(sender.stats.batchedSends > 0, "5 000 events published at once never made a batch of 8")
+        #expect(sender.stats.batchedSends > 0, "5 000 events published at once never made a batch of 4")
     }
 
     /// A threshold of 0 turns batching off: every send pass leaves the I/O thread to be woken.
