@@ -107,15 +107,9 @@ extension MeshBridge {
         var subscribed = Set<String>()
         var appliedPrefixes: UInt64?
         applyPrefixes(to: sockets.inbound, subscribed: &subscribed, version: &appliedPrefixes)
-        // Sending paused at a full subscriber queue (the block policy): retry soon.
-        var paused = false
-        // Whether the last flush found the outbox empty and told publishers to signal: then the
-        // poll may block. Not before the first flush, for events queued before the loop began.
-        var mayWait = false
-        // Whether the last flush sent a batch of at least `batchingThreshold` events: then
-        // publishers do not signal, and the poll waits the batching interval (see
-        // MeshConfiguration.batchingThreshold).
-        var batching = false
+        // What the next poll waits for, as the last flush left it. Not for a signal before the
+        // first flush, for events queued before the loop began.
+        var next = NextPoll.immediate
         let batchingInterval = max(1, configuration.batchingIntervalMilliseconds)
         // What the outbox held, while it is sent (see flushOutbox).
         var batch: [OutboundMessage] = []
@@ -151,12 +145,13 @@ extension MeshBridge {
             }
             var deadline = nextHeartbeat
             if !ready { deadline = min(deadline, nextProbe) }
-            if paused { deadline = min(deadline, now + 2_000_000) }
-            // Block only with nothing to send (the next event queued signals the wakeup) or with
-            // sending paused (wait for the retry deadline: a new event would not make room);
-            // while batching, for the batching interval (events queue meanwhile unsignalled).
+            if next == .paused { deadline = min(deadline, now + 2_000_000) }
             let untilDeadline = Int((deadline > now ? deadline - now : 0) / 1_000_000) + 1
-            let timeout = mayWait || paused ? untilDeadline : batching ? min(batchingInterval, untilDeadline) : 0
+            let timeout = switch next {
+            case .immediate: 0
+            case .untilSignalled, .paused: untilDeadline
+            case .batchInterval: min(batchingInterval, untilDeadline)
+            }
             do {
                 try poller.poll(timeoutMilliseconds: timeout)
             } catch {
@@ -193,7 +188,7 @@ extension MeshBridge {
                         recent: &recent, readiness: &readiness, subscribed: subscribed, log: &malformedLog)
                 }
             }
-            (paused, mayWait, batching) = flushOutbox(on: sockets.outbound, batch: &batch)
+            next = flushOutbox(on: sockets.outbound, batch: &batch)
             if state.withLockedValue({ $0.phase == .stopping }) { return }
         }
     }
@@ -223,7 +218,7 @@ extension MeshBridge {
     /// Sends everything queued, then (when stopping) closes with the linger period.
     private func shutDown(_ sockets: Sockets) {
         var batch: [OutboundMessage] = []
-        if flushOutbox(on: sockets.outbound, batch: &batch).paused {
+        if flushOutbox(on: sockets.outbound, batch: &batch) == .paused {
             // The block policy: a subscriber's queue is still full. What is left is lost.
             let left = state.withLockedValue { state -> Int in
                 defer { state.outbox.removeAll() }
@@ -298,9 +293,8 @@ extension MeshBridge {
     ///   - socket: the outbound socket.
     ///   - batch: an empty array, swapped with the outbox (no copy, and no new buffer per
     ///     batch); left empty, with the outbox's capacity, for the next call.
-    /// - Returns: whether sending paused (messages are left), whether the outbox was found
-    ///   empty and the flag set, and whether this flush sent enough to batch the next.
-    private func flushOutbox(on socket: ZMQSocket, batch: inout [OutboundMessage]) -> (paused: Bool, waiting: Bool, batching: Bool) {
+    /// - Returns: what the loop's next poll waits for.
+    private func flushOutbox(on socket: ZMQSocket, batch: inout [OutboundMessage]) -> NextPoll {
         let found = state.withLockedValue { state -> Bool in
             guard !state.outbox.isEmpty else {
                 state.ioThreadWaiting = true
@@ -309,7 +303,7 @@ extension MeshBridge {
             swap(&batch, &state.outbox)
             return true
         }
-        guard found else { return (false, true, false) }
+        guard found else { return .untilSignalled }
         let blocking: Bool
         if case .block = configuration.overflow { blocking = true } else { blocking = false }
         var sent = 0
@@ -334,7 +328,7 @@ extension MeshBridge {
         let unsent = paused ? Array(batch[sent...]) : []
         let threshold = configuration.batchingThreshold
         let batching = threshold > 0 && sent >= threshold
-        let waiting = state.withLockedValue { state -> Bool in
+        let next = state.withLockedValue { state -> NextPoll in
             state.stats.sent += UInt64(sent)
             if batching { state.stats.batchedSends += 1 }
             if paused {
@@ -344,13 +338,37 @@ extension MeshBridge {
             }
             // libzmq copied the frames sent: their arrays can hold the next events' frames.
             Self.recycleSentFrames(of: &batch, sent: sent, into: &state.spareFrames)
-            state.ioThreadWaiting = state.outbox.isEmpty && !batching
-            return state.ioThreadWaiting
+            let next: NextPoll
+            if paused {
+                next = .paused  // the unsent events are queued again
+            } else if batching {
+                next = .batchInterval
+            } else {
+                next = state.outbox.isEmpty ? .untilSignalled : .immediate
+            }
+            // Publishers signal only a thread that will wait for them.
+            state.ioThreadWaiting = next == .untilSignalled
+            return next
         }
         // Emptied outside the lock: a frame not kept as a spare is freed here.
         batch.removeAll(keepingCapacity: true)
         room.signal()
-        return (paused, waiting, batching)
+        return next
+    }
+
+    /// What the I/O loop's next poll waits for, as a flush of the outbox leaves it.
+    enum NextPoll {
+        /// Nothing: events were queued during the flush; send them after a look at the sockets.
+        case immediate
+        /// The outbox is empty and publishers signal the next event: wait for it, a socket or
+        /// the next deadline.
+        case untilSignalled
+        /// A batch of at least ``MeshConfiguration/batchingThreshold`` events went: publishers
+        /// do not signal; come back after the batching interval (or sooner, for a socket).
+        case batchInterval
+        /// Sending paused at a full subscriber queue (the block policy): a new event would not
+        /// make room; retry after 2 ms.
+        case paused
     }
 
     /// Moves the arrays of the first `sent` messages of `batch` (up to ``spareFrameLimit``
