@@ -513,31 +513,28 @@ struct DropLog {
 }
 
 /// The last sequence number given to each event type this node published. Most events are of
-/// the type of the one before: that type's counter is kept aside, so numbering it hashes nothing.
+/// the type of the one before: the position of that type's counter is kept, so numbering it
+/// hashes nothing (a position stays valid until a type is added, which looks it up again).
 struct SequenceCounters: Sendable {
-    private var counters: [String: UInt64] = [:]
-    /// The type of the last event numbered, and its counter (not in `counters` meanwhile).
-    private var lastType: String?
-    private var last: UInt64 = 0
+    /// Every type's last sequence number (what a heartbeat carries).
+    private(set) var latest: [String: UInt64] = [:]
+    private var last: (type: String, position: Dictionary<String, UInt64>.Index)?
 
     /// Numbers the next event of `type`: 1 for its first, then one more each time.
     mutating func next(for type: String) -> UInt64 {
-        if let lastType {
-            if lastType == type {
-                last += 1
-                return last
+        let position: Dictionary<String, UInt64>.Index
+        if let last, last.type == type {
+            position = last.position
+        } else {
+            if let found = latest.index(forKey: type) {
+                position = found
+            } else {
+                latest[type] = 0
+                position = latest.index(forKey: type)!
             }
-            counters[lastType] = last
+            last = (type, position)
         }
-        last = counters.removeValue(forKey: type).map { $0 + 1 } ?? 1
-        lastType = type
-        return last
-    }
-
-    /// Every type's last sequence number (what a heartbeat carries).
-    var latest: [String: UInt64] {
-        var all = counters
-        if let lastType { all[lastType] = last }
-        return all
+        latest.values[position] += 1
+        return latest.values[position]
     }
 }

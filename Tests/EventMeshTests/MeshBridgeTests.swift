@@ -309,6 +309,14 @@ final class TestMesh {
         let numbers = types.map { counters.next(for: $0) }
         #expect(numbers == [1, 2, 1, 3, 1, 2, 3, 4])
         #expect(counters.latest == ["a": 4, "b": 3, "c": 1])
+        // A heartbeat's copy of `latest` shares its storage: the next number copies it first,
+        // and the copy taken keeps what it had.
+        let heartbeat = counters.latest
+        #expect(counters.next(for: "a") == 5)
+        #expect(counters.next(for: "d") == 1)
+        #expect(counters.next(for: "a") == 6)
+        #expect(heartbeat == ["a": 4, "b": 3, "c": 1])
+        #expect(counters.latest == ["a": 6, "b": 3, "c": 1, "d": 1])
         #expect(SequenceCounters().latest.isEmpty)
     }
 
