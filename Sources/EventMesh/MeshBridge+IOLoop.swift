@@ -281,11 +281,12 @@ extension MeshBridge {
     /// subscriber queue); under the block policy sending stops at the first message that would
     /// block, and the rest stays queued, in order, for the next try.
     ///
-    /// When it leaves the outbox empty, it sets ``State/ioThreadWaiting`` in the same locked
-    /// section: from then on the next publisher signals the wakeup, so the I/O thread may block
-    /// in its poll. While the flag is clear, publishers queue without a system call. After
-    /// sending at least ``MeshConfiguration/batchingThreshold`` events it leaves the flag clear
-    /// (batching): the I/O thread then comes back after the batching interval.
+    /// When it leaves the outbox empty, it sets ``State/wakeIOThreadAt`` to 1 in the same
+    /// locked section: from then on the next publisher signals the wakeup, so the I/O thread
+    /// may block in its poll. After sending at least ``MeshConfiguration/batchingThreshold``
+    /// events (batching), it sets it to ``MeshBridge/batchWakeCount(threshold:)``: the I/O
+    /// thread comes back after the batching interval, or when a publisher finds that many
+    /// queued. Otherwise publishers queue without a system call.
     ///
     /// The frames sent go back to ``State/spareFrames`` (up to ``spareFrameLimit``), for
     /// publishers to encode the next events into.
@@ -297,7 +298,7 @@ extension MeshBridge {
     private func flushOutbox(on socket: ZMQSocket, batch: inout [OutboundMessage]) -> NextPoll {
         let found = state.withLockedValue { state -> Bool in
             guard !state.outbox.isEmpty else {
-                state.ioThreadWaiting = true
+                state.wakeIOThreadAt = 1
                 return false
             }
             swap(&batch, &state.outbox)
@@ -328,6 +329,7 @@ extension MeshBridge {
         let unsent = paused ? Array(batch[sent...]) : []
         let threshold = configuration.batchingThreshold
         let batching = threshold > 0 && sent >= threshold
+        let batchWakeCount = Self.batchWakeCount(threshold: threshold)
         let next = state.withLockedValue { state -> NextPoll in
             state.stats.sent += UInt64(sent)
             if batching { state.stats.batchedSends += 1 }
@@ -346,8 +348,13 @@ extension MeshBridge {
             } else {
                 next = state.outbox.isEmpty ? .untilSignalled : .immediate
             }
-            // Publishers signal only a thread that will wait for them.
-            state.ioThreadWaiting = next == .untilSignalled
+            // Publishers signal only a thread that will wait for them: for the next event, or
+            // for a full batch.
+            state.wakeIOThreadAt = switch next {
+            case .untilSignalled: 1
+            case .batchInterval: batchWakeCount
+            case .immediate, .paused: .max
+            }
             return next
         }
         // Emptied outside the lock: a frame not kept as a spare is freed here.
@@ -364,7 +371,8 @@ extension MeshBridge {
         /// the next deadline.
         case untilSignalled
         /// A batch of at least ``MeshConfiguration/batchingThreshold`` events went: publishers
-        /// do not signal; come back after the batching interval (or sooner, for a socket).
+        /// signal only once ``MeshBridge/batchWakeCount(threshold:)`` events are queued; come
+        /// back after the batching interval (or sooner, for a socket or that signal).
         case batchInterval
         /// Sending paused at a full subscriber queue (the block policy): a new event would not
         /// make room; retry after 2 ms.

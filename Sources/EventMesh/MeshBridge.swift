@@ -418,6 +418,18 @@ extension MeshBridge {
     static let spareFrameLimit = 256
     /// The largest array kept as a spare frame (a frame of a large event is freed, not kept).
     static let spareFrameMaxCapacity = 4096
+    /// While the I/O thread batches, publishers wake it once the outbox holds this many times
+    /// ``MeshConfiguration/batchingThreshold`` events (1 024 by default), should its batching
+    /// interval not have brought it back by then (see ``State/wakeIOThreadAt``). At the
+    /// interval's pace a batch that large comes only above a million events per second.
+    static let batchWakeMultiple = 16
+
+    /// The outbox size at which publishers wake a batching I/O thread, for a batching
+    /// `threshold`: ``batchWakeMultiple`` × `threshold`, at least 1.
+    static func batchWakeCount(threshold: Int) -> Int {
+        let (product, overflow) = max(1, threshold).multipliedReportingOverflow(by: batchWakeMultiple)
+        return overflow ? .max : product
+    }
 }
 
 /// One queued outbound message.
@@ -449,12 +461,16 @@ extension MeshBridge {
         /// Frames the I/O thread has sent, whose arrays publishers encode the next events into
         /// (at most ``MeshBridge/spareFrameLimit``).
         var spareFrames: [[UInt8]] = []
-        /// Set by the I/O thread when a flush leaves the outbox empty (it may then block in its
-        /// poll); the first publisher to queue an event after that clears it and signals the
-        /// wakeup. While it is clear, the I/O thread flushes again before it blocks (at once, or
-        /// after the batching interval when it is batching), so queuing needs no signal (no
-        /// system call per event under load).
-        var ioThreadWaiting = false
+        /// How many queued events make a publisher wake the I/O thread, set by the I/O thread
+        /// after each flush: 1 when the flush left the outbox empty (the thread may then block
+        /// in its poll, so the first event queued wakes it); ``MeshBridge/batchWakeMultiple``
+        /// × the batching threshold while it batches (it comes back after the interval on its
+        /// own, but a timer can fire late: on a virtual machine, one set on a virtual CPU the
+        /// hypervisor has paused waits for that CPU, tens of milliseconds at times, while the
+        /// outbox grows); `Int.max` when it flushes again at once. The publisher that reaches
+        /// it signals the wakeup and sets it back to `Int.max`, so one signal serves the pass
+        /// and queuing otherwise needs no system call.
+        var wakeIOThreadAt = Int.max
         var sequences = SequenceCounters()
         var dedup: DedupWindow
         var isReady = false
@@ -485,11 +501,12 @@ extension MeshBridge {
             self.dedup = dedup
         }
 
-        /// After queuing an event: whether the I/O thread is waiting in its poll and must be
-        /// woken (only the first event queued since it began to wait wakes it).
+        /// After queuing an event: whether the outbox has reached ``wakeIOThreadAt``, so that
+        /// this publisher must wake the I/O thread (the first one to reach it, only).
         mutating func takeWaitingIOThread() -> Bool {
-            defer { ioThreadWaiting = false }
-            return ioThreadWaiting
+            guard outbox.count >= wakeIOThreadAt else { return false }
+            wakeIOThreadAt = .max
+            return true
         }
     }
 }

@@ -100,7 +100,9 @@ public struct MeshConfiguration: Sendable {
     /// (default 64; 0 or less turns batching off). Below it, each event queued while the I/O
     /// thread waits wakes it at once. At or above it, publishers stop waking the thread: it
     /// comes back after ``batchingIntervalMilliseconds`` and sends what collected meanwhile in
-    /// one pass, and keeps doing so while each pass finds at least this many. Under load that
+    /// one pass, and keeps doing so while each pass finds at least this many. Should its timer
+    /// fire late (on a virtual machine whose virtual CPU the hypervisor paused, for instance),
+    /// the publisher that finds 16 times this many events queued wakes it. Under load that
     /// trades up to one interval of latency for far fewer thread wakeups and context switches
     /// per event; at a steady rate below this many events per interval, batching ends at the
     /// first pass after a burst.

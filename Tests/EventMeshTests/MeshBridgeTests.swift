@@ -210,6 +210,26 @@ final class TestMesh {
         #expect(sender.stats.batchedSends > 0, "5 000 events published at once never made a batch of 4")
     }
 
+    /// A batching I/O thread whose interval has not brought it back (here a minute, as a
+    /// timer that fires late would) is woken by the publisher that finds 16 × the threshold
+    /// events queued: a burst goes out but for its last few events, which wait for the interval
+    /// (or, here, for the stop that flushes them).
+    @Test func aFullBatchWakesTheIOThreadBeforeItsInterval() async throws {
+        let mesh = try await TestMesh(brokers: 1, nodes: 2, heartbeatMilliseconds: 60_000, subscribing: { $0 == 1 },
+            configure: {
+                $0.batchingThreshold = 4
+                $0.batchingIntervalMilliseconds = 60_000
+            })
+        defer { mesh.stop() }
+        let wakeCount = MeshBridge.batchWakeCount(threshold: 4)
+        #expect(wakeCount == 64)
+        for index in 0..<5000 { _ = try mesh.nodes[0].publish("test.ping", data: .int(Int64(index))) }
+        let receiver = mesh.seen[1]
+        let sentEarly = await eventually(within: 20) { receiver.count > 5000 - wakeCount }
+        #expect(sentEarly, "saw \(receiver.count) of 5 000 events: the batching thread waited for its interval")
+        #expect(mesh.nodes[0].bridge.stats.batchedSends > 0, "5 000 events published at once never made a batch of 4")
+    }
+
     /// A threshold of 0 turns batching off: every send pass leaves the I/O thread to be woken.
     @Test func batchingOffNeverBatches() async throws {
         let mesh = try await TestMesh(brokers: 1, nodes: 2, configure: { $0.batchingThreshold = 0 })
