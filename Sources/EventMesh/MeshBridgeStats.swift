@@ -39,6 +39,10 @@ public struct MeshBridgeStats: Sendable, Codable, Hashable {
     /// Send passes that found at least ``MeshConfiguration/batchingThreshold`` events, after
     /// which the I/O thread waited the batching interval instead of being woken per event.
     public var batchedSends: UInt64 = 0
+    /// Times a publisher woke the batching I/O thread because the outbox held 16 ×
+    /// ``MeshConfiguration/batchingThreshold`` events before the batching interval brought the
+    /// thread back: at very high rates, or when its timer fired late.
+    public var batchWakeups: UInt64 = 0
     /// Events that could not be encoded (e.g. larger than the frame limit).
     public var encodeErrors: UInt64 = 0
     /// Events handed to the bridge after it stopped, dropped.

@@ -227,7 +227,9 @@ final class TestMesh {
         let receiver = mesh.seen[1]
         let sentEarly = await eventually(within: 20) { receiver.count > 5000 - wakeCount }
         #expect(sentEarly, "saw \(receiver.count) of 5 000 events: the batching thread waited for its interval")
-        #expect(mesh.nodes[0].bridge.stats.batchedSends > 0, "5 000 events published at once never made a batch of 4")
+        let stats = mesh.nodes[0].bridge.stats
+        #expect(stats.batchedSends > 0, "5 000 events published at once never made a batch of 4")
+        #expect(stats.batchWakeups > 0)
     }
 
     /// A threshold of 0 turns batching off: every send pass leaves the I/O thread to be woken.
@@ -239,6 +241,7 @@ final class TestMesh {
         #expect(await eventually { receiver.count >= 5000 })
         #expect(receiver.count == 5000)
         #expect(mesh.nodes[0].bridge.stats.batchedSends == 0)
+        #expect(mesh.nodes[0].bridge.stats.batchWakeups == 0)
     }
 
     @Test func withDedupOffTheSecondCopiesAreDelivered() async throws {
