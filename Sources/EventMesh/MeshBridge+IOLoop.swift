@@ -344,7 +344,9 @@ extension MeshBridge {
             if paused {
                 next = .paused  // the unsent events are queued again
             } else if batching {
-                next = .batchInterval
+                // A full batch queued meanwhile goes at once: its signal was not sent, as the
+                // publisher found no thread waiting for it.
+                next = state.outbox.count >= batchWakeCount ? .immediate : .batchInterval
             } else {
                 next = state.outbox.isEmpty ? .untilSignalled : .immediate
             }
