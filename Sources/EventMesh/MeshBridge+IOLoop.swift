@@ -135,7 +135,7 @@ extension MeshBridge {
                 nextProbe = now + probeInterval
             }
             if now >= nextHeartbeat {
-                let latest = state.withLockedValue { $0.sequences.latest }
+                let latest = state.withLockedValue { $0.announceableSequences }
                 send(.heartbeat(origin, latest: latest), on: sockets.outbound)
                 state.withLockedValue { state in
                     state.stats.heartbeatsSent += 1

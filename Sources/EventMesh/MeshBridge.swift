@@ -501,6 +501,16 @@ extension MeshBridge {
             self.dedup = dedup
         }
 
+        /// The latest sequence numbers a heartbeat may announce now: all of them once the outbox
+        /// is empty, none while events wait in it. A heartbeat leaves before the events queued
+        /// behind it, and a receiver told of numbers more than its window (1 024) beyond those
+        /// it has seen counts the ones in between lost, then drops them as too old when they
+        /// come. With the outbox empty, every numbered event is on the socket ahead of the
+        /// heartbeat, but for the few a publishing thread is still encoding.
+        var announceableSequences: [String: UInt64] {
+            outbox.isEmpty ? sequences.latest : [:]
+        }
+
         /// After queuing an event: whether the outbox has reached ``wakeIOThreadAt``, so that
         /// this publisher must wake the I/O thread (the first one to reach it, only).
         mutating func takeIOThreadWakeup() -> Bool {

@@ -343,6 +343,20 @@ final class TestMesh {
         #expect(SequenceCounters().latest.isEmpty)
     }
 
+    /// A heartbeat announces the latest sequence numbers only once no event waits in the
+    /// outbox: it leaves before them, and a receiver told of numbers far beyond what it has seen
+    /// would count the queued events lost and drop them as too old when they came.
+    @Test func heartbeatsAnnounceNoSequenceNumbersWhileEventsAreQueued() {
+        var state = MeshBridge.State(dedup: DedupWindow())
+        #expect(state.announceableSequences.isEmpty)
+        for _ in 0..<3 { _ = state.sequences.next(for: "test.ping") }
+        #expect(state.announceableSequences == ["test.ping": 3])
+        state.outbox.append(OutboundMessage(type: "test.ping", body: [0xc0]))
+        #expect(state.announceableSequences.isEmpty, "a heartbeat would announce an event still queued")
+        state.outbox.removeAll()
+        #expect(state.announceableSequences == ["test.ping": 3])
+    }
+
     @Test func sentFramesBecomeSparesThatNothingElseReferences() {
         var batch = (0..<5).map { n in OutboundMessage(type: "test.frame", body: [UInt8](repeating: UInt8(n), count: 300)) }
         let addresses = batch.map { Self.address(of: $0.body) }
